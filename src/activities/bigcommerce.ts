@@ -1,0 +1,121 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { BigCommerceClient } from '../bigcommerce/client';
+import { type Order } from '../bigcommerce/schemas';
+import { REQUIRED_SCOPES, type Scope, WEBHOOK_SCOPES } from '../bigcommerce/scopes';
+import { formatAmount, amountFromNumber } from '../ledger/points';
+import type { WebhookRef } from '../merchants/repository';
+import type { Store } from '../store';
+import type { OrderSnapshot, RefundSnapshot } from '../workflows/messages';
+import { FailureType, mapFailures } from './failures';
+
+/** The header BigCommerce sends back with every callback of a hook we registered. */
+export const WEBHOOK_SECRET_HEADER = 'X-Loyalty-Webhook-Secret';
+
+export interface BigCommerceDeps {
+  store: Store;
+  publicBaseUrl: string;
+  requestTimeoutMs?: number;
+}
+
+export const webhookDestination = (publicBaseUrl: string, merchantId: string) =>
+  `${publicBaseUrl}/webhooks/bigcommerce/${encodeURIComponent(merchantId)}`;
+
+export function createBigCommerceActivities({ store, publicBaseUrl, requestTimeoutMs }: BigCommerceDeps) {
+  async function connect(merchantId: string) {
+    const merchant = await store.merchants.secrets(merchantId);
+    if (!merchant) throw ApplicationFailure.create({ type: FailureType.MerchantGone, message: `merchant ${merchantId} is not installed`, nonRetryable: true });
+    const client = new BigCommerceClient({ apiBase: merchant.state.apiBase, accessToken: merchant.accessToken, timeoutMs: requestTimeoutMs });
+    return { client, merchant };
+  }
+
+  return {
+    /** Probes each needed scope; answers the missing ones in the contract's words. */
+    verifyScopes: mapFailures(async ({ merchantId }: { merchantId: string }): Promise<{ missingScopes: Scope[] }> => {
+      const { client } = await connect(merchantId);
+      const missingScopes: Scope[] = [];
+      for (const scope of REQUIRED_SCOPES) if (!(await client.hasScope(scope))) missingScopes.push(scope);
+      return { missingScopes };
+    }),
+
+    /**
+     * Makes sure exactly one active hook per scope points at this merchant's
+     * webhook URL with the current secret header: reuses hooks that exist,
+     * re-activates or re-keys them, deletes our stale ones, never duplicates.
+     */
+    registerWebhooks: mapFailures(async ({ merchantId }: { merchantId: string }): Promise<WebhookRef[]> => {
+      const { client, merchant } = await connect(merchantId);
+      const destination = webhookDestination(publicBaseUrl, merchantId);
+      const headers = { [WEBHOOK_SECRET_HEADER]: merchant.webhookSecret };
+      const hooks = await client.listHooks();
+      const result: WebhookRef[] = [];
+      for (const scope of WEBHOOK_SCOPES) {
+        const [keep, ...extra] = hooks.filter((h) => h.scope === scope && h.destination === destination);
+        for (const h of extra) await client.deleteHook(h.id);
+        let hook = keep;
+        if (!hook) hook = await client.createHook({ scope, destination, headers });
+        else if (!hook.is_active || headerValue(hook.headers, WEBHOOK_SECRET_HEADER) !== merchant.webhookSecret) {
+          hook = await client.updateHook(hook.id, { is_active: true, headers });
+        }
+        result.push({ scope, id: hook.id, isActive: hook.is_active });
+      }
+      // Hooks of ours (they carry our header) at an old destination, e.g. after PUBLIC_BASE_URL moved.
+      for (const h of hooks) {
+        if (h.destination !== destination && headerValue(h.headers, WEBHOOK_SECRET_HEADER) !== undefined) await client.deleteHook(h.id);
+      }
+      return result;
+    }),
+
+    /** Deletes every hook this integration registered for the merchant. */
+    deleteWebhooks: mapFailures(async ({ merchantId }: { merchantId: string }): Promise<{ deleted: number }> => {
+      const { client } = await connect(merchantId);
+      const destination = webhookDestination(publicBaseUrl, merchantId);
+      const ours = (await client.listHooks()).filter(
+        (h) => h.destination === destination || headerValue(h.headers, WEBHOOK_SECRET_HEADER) !== undefined,
+      );
+      for (const h of ours) await client.deleteHook(h.id);
+      return { deleted: ours.length };
+    }),
+
+    /** The order as the rules need it, or null when BigCommerce does not know it. */
+    fetchOrder: mapFailures(async ({ merchantId, orderId }: { merchantId: string; orderId: number }): Promise<OrderSnapshot | null> => {
+      const { client } = await connect(merchantId);
+      const order = await client.getOrder(orderId);
+      return order ? snapshot(order) : null;
+    }),
+
+    /**
+     * The order's refunds in id order. The refund that woke us must be among
+     * them; if BigCommerce does not list it yet, fail and retry.
+     */
+    fetchRefunds: mapFailures(
+      async ({ merchantId, orderId, refundId }: { merchantId: string; orderId: number; refundId: number }): Promise<RefundSnapshot[]> => {
+        const { client } = await connect(merchantId);
+        const refunds = await client.listOrderRefunds(orderId);
+        if (!refunds.some((r) => r.id === refundId)) {
+          throw ApplicationFailure.create({ type: 'RefundNotListed', message: `refund ${refundId} is not listed on order ${orderId} yet` });
+        }
+        return refunds.map((r) => ({ id: r.id, orderId: r.order_id, amount: formatAmount(amountFromNumber(r.total_amount)) }));
+      },
+    ),
+  };
+}
+
+function headerValue(headers: Record<string, string> | null | undefined, name: string): string | undefined {
+  const key = Object.keys(headers ?? {}).find((k) => k.toLowerCase() === name.toLowerCase());
+  return key === undefined ? undefined : headers![key];
+}
+
+/** RFC 2822 dates ("Wed, 10 Jan 2018 21:05:30 +0000") parse with Date. */
+export function snapshot(order: Order): OrderSnapshot {
+  const placedAt = Date.parse(order.date_created);
+  if (Number.isNaN(placedAt)) throw ApplicationFailure.create({ type: FailureType.BadResponse, message: `order ${order.id}: bad date_created`, nonRetryable: true });
+  return {
+    orderId: order.id,
+    statusId: order.status_id,
+    totalIncTax: order.total_inc_tax,
+    currency: order.currency_code,
+    email: order.billing_address.email ?? null,
+    customerId: order.customer_id === 0 ? null : order.customer_id,
+    placedAt,
+  };
+}

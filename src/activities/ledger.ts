@@ -1,0 +1,71 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { Types } from 'mongoose';
+import { normalizeEmail, orderTransactionId, refundTransactionId } from '../ledger/ledger';
+import { orderPoints } from '../ledger/points';
+import type { Store } from '../store';
+import type { CreditResult, OrderCredit, OrderSnapshot, RefundResult } from '../workflows/messages';
+import { FailureType } from './failures';
+
+export function createLedgerActivities({ store }: { store: Store }) {
+  return {
+    /**
+     * Rules 1–2: credits floor(total_inc_tax × rate) to the billing email's
+     * contact, once. A second call for the same order returns the first
+     * transaction ("already_credited").
+     */
+    async creditOrder({ merchantId, order }: { merchantId: string; order: OrderSnapshot }): Promise<CreditResult> {
+      const merchant = await store.merchants.get(merchantId);
+      if (!merchant) throw ApplicationFailure.create({ type: FailureType.MerchantGone, message: `merchant ${merchantId} is not installed`, nonRetryable: true });
+      const email = normalizeEmail(order.email);
+      if (!email) return { outcome: 'no_email' };
+      const points = orderPoints(order.totalIncTax, merchant.pointsPerCurrencyUnit);
+      if (points <= 0) return { outcome: 'zero_points' };
+      const contact = await store.ledger.contactFor(merchantId, email, order.customerId);
+      const { transaction, created } = await store.ledger.record({
+        _id: orderTransactionId(merchantId, order.orderId),
+        merchantId,
+        contactId: contact._id,
+        type: 'order',
+        orderId: order.orderId,
+        refundId: null,
+        amount: order.totalIncTax,
+        currency: order.currency,
+        points,
+      });
+      return { outcome: created ? 'credited' : 'already_credited', credit: toCredit(transaction) };
+    },
+
+    /** The order's credit as written, or null if it credited nothing. */
+    async orderCredit({ merchantId, orderId }: { merchantId: string; orderId: number }): Promise<OrderCredit | null> {
+      const tx = await store.ledger.transaction(orderTransactionId(merchantId, orderId));
+      return tx ? toCredit(tx) : null;
+    },
+
+    /** Rule 4: writes the refund's (negative) points to the order's contact, once. */
+    async deductRefund(input: {
+      merchantId: string;
+      orderId: number;
+      refundId: number;
+      amount: string;
+      points: number;
+      credit: OrderCredit;
+    }): Promise<RefundResult> {
+      const { transaction, created } = await store.ledger.record({
+        _id: refundTransactionId(input.merchantId, input.refundId),
+        merchantId: input.merchantId,
+        contactId: new Types.ObjectId(input.credit.contactId),
+        type: 'refund',
+        orderId: input.orderId,
+        refundId: input.refundId,
+        amount: input.amount,
+        currency: input.credit.currency,
+        points: input.points,
+      });
+      return { outcome: created ? 'deducted' : 'already_deducted', transactionId: transaction._id, points: transaction.points };
+    },
+  };
+}
+
+function toCredit(tx: { _id: string; points: number; amount: string; currency: string; contactId: Types.ObjectId }): OrderCredit {
+  return { transactionId: tx._id, points: tx.points, totalIncTax: tx.amount, currency: tx.currency, contactId: tx.contactId.toHexString() };
+}

@@ -1,0 +1,47 @@
+import type { Client } from '@temporalio/client';
+import express from 'express';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import type { Store } from '../store';
+import { requireDashboardKey } from './auth';
+import { errorHandler, HttpError } from './errors';
+import { codecRouter } from './routes/codec';
+import { contactsRouter } from './routes/contacts';
+import { healthRouter } from './routes/health';
+import { merchantsRouter } from './routes/merchants';
+import { webhooksRouter } from './routes/webhooks';
+
+export interface ApiDeps {
+  config: Config;
+  client: Client;
+  store: Store;
+  logger: Logger;
+  /** Origins of the Temporal UI allowed to call the dev codec endpoint. */
+  uiOrigins?: string[];
+}
+
+export function createApp(deps: ApiDeps): express.Express {
+  const { config, logger } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      logger.info({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'http');
+    });
+    next();
+  });
+  app.use(healthRouter(deps));
+  // Webhooks parse their own raw body (signatures are over the exact bytes).
+  app.use(webhooksRouter(deps));
+  if (config.NODE_ENV !== 'production') app.use(codecRouter({ encryptionKey: config.ENCRYPTION_KEY, uiOrigins: deps.uiOrigins ?? [] }));
+  app.use('/api', requireDashboardKey(config.DASHBOARD_API_KEY));
+  app.use('/api', express.json({ limit: '100kb' }));
+  app.use(merchantsRouter(deps));
+  app.use(contactsRouter(deps));
+  app.use((req, _res, next) => next(new HttpError(404, 'not_found', `no route ${req.method} ${req.path}`)));
+  app.use(errorHandler(logger));
+  return app;
+}

@@ -1,0 +1,25 @@
+import { configOrExit } from '../config';
+import { logger } from '../logger';
+import { openStore } from '../store';
+import { connectClient } from '../temporal/client';
+import { closeServer, startApi } from './server';
+
+/** `npm run api`: the HTTP API alone, configured by the environment. */
+async function main() {
+  const config = configOrExit();
+  const [client, store] = await Promise.all([connectClient(config), openStore(config.MONGODB_URI, config.ENCRYPTION_KEY)]);
+  const server = await startApi({ config, client, store, logger });
+  logger.info({ url: `http://${config.HOST}:${config.PORT}` }, 'api listening');
+  const stop = async () => {
+    await closeServer(server);
+    await Promise.all([client.connection.close(), store.close()]);
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((err) => {
+  logger.fatal({ err }, 'api failed');
+  process.exit(1);
+});

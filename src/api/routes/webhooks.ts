@@ -1,0 +1,115 @@
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import express, { Router } from 'express';
+import { Webhook } from 'standardwebhooks';
+import { z } from 'zod';
+import { WEBHOOK_SECRET_HEADER } from '../../activities/bigcommerce';
+import type { Logger } from '../../logger';
+import type { Store } from '../../store';
+import { merchantWorkflowId, type WebhookEvent, webhookEventSignal } from '../../workflows/messages';
+import { secretEquals } from '../auth';
+import { HttpError, notFound, validationError } from '../errors';
+import { MerchantIdParam } from './merchants';
+
+/** Callback bodies carry ids only (BIGCOMMERCE.md). */
+const orderId = z.number().int().positive();
+const WebhookBody = z.looseObject({
+  scope: z.string().min(1),
+  store_id: z.union([z.string(), z.number()]).optional(),
+  hash: z.string().min(1).max(200),
+  created_at: z.number().int().optional(),
+  producer: z.string().optional(),
+  data: z.looseObject({
+    type: z.string().optional(),
+    id: z.number().int(),
+    refund: z.looseObject({ refund_id: z.number().int().positive() }).optional(),
+    status: z.looseObject({ previous_status_id: z.number().int().min(0), new_status_id: z.number().int().min(0) }).optional(),
+  }),
+});
+type WebhookBody = z.infer<typeof WebhookBody>;
+
+export const WEBHOOK_BODY_LIMIT = '64kb';
+
+/** The event the merchant workflow acts on, or null for a scope it does not act on. */
+export function toEvent(body: WebhookBody): WebhookEvent | null | { error: string } {
+  const id = orderId.safeParse(body.data.id);
+  const acted = ['store/order/created', 'store/order/refund/created', 'store/order/statusUpdated'];
+  if (!acted.includes(body.scope)) return null;
+  if (!id.success) return { error: 'data.id must be a positive order id' };
+  switch (body.scope) {
+    case 'store/order/created':
+      return { scope: body.scope, hash: body.hash, orderId: id.data };
+    case 'store/order/refund/created':
+      if (!body.data.refund) return { error: 'data.refund.refund_id is required for store/order/refund/created' };
+      return { scope: body.scope, hash: body.hash, orderId: id.data, refundId: body.data.refund.refund_id };
+    default:
+      if (!body.data.status) return { error: 'data.status is required for store/order/statusUpdated' };
+      return {
+        scope: 'store/order/statusUpdated',
+        hash: body.hash,
+        orderId: id.data,
+        previousStatusId: body.data.status.previous_status_id,
+        newStatusId: body.data.status.new_status_id,
+      };
+  }
+}
+
+/**
+ * POST /webhooks/bigcommerce/{merchantId}: authenticate, parse, hand to the
+ * merchant workflow as one signal, answer 200. The signal is durable once
+ * Temporal accepts it, so the answer waits for that and nothing else.
+ */
+export function webhooksRouter({ client, store, logger }: { client: Client; store: Store; logger: Logger }): Router {
+  const router = Router();
+  router.post('/webhooks/bigcommerce/:merchantId', express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT }), async (req, res) => {
+    const id = MerchantIdParam.safeParse(req.params.merchantId);
+    if (!id.success) throw notFound('no such merchant');
+    const merchantId = id.data;
+    const merchant = await store.merchants.secrets(merchantId);
+    if (!merchant || merchant.state.status === 'uninstalled') throw notFound(`merchant ${merchantId} is not installed`);
+
+    if (!secretEquals(req.get(WEBHOOK_SECRET_HEADER), merchant.webhookSecret)) {
+      throw new HttpError(401, 'unauthorized', `the ${WEBHOOK_SECRET_HEADER} header is missing or wrong`);
+    }
+    const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    if (merchant.clientSecret && req.get('webhook-signature')) {
+      try {
+        new Webhook(Buffer.from(merchant.clientSecret).toString('base64')).verify(raw.toString('utf8'), {
+          'webhook-id': req.get('webhook-id') ?? '',
+          'webhook-timestamp': req.get('webhook-timestamp') ?? '',
+          'webhook-signature': req.get('webhook-signature') ?? '',
+        });
+      } catch (err) {
+        throw new HttpError(401, 'bad_signature', `the Standard Webhooks signature does not verify: ${(err as Error).message}`);
+      }
+    }
+
+    let json: unknown;
+    try {
+      json = JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw new HttpError(400, 'malformed_json', 'the body is not valid JSON');
+    }
+    const body = WebhookBody.safeParse(json);
+    if (!body.success) throw validationError(body.error, 'the body is not a BigCommerce webhook');
+    if (body.data.producer && body.data.producer !== `stores/${merchant.state.storeHash}`) {
+      throw new HttpError(400, 'wrong_store', `this webhook is from ${body.data.producer}, not stores/${merchant.state.storeHash}`);
+    }
+    const event = toEvent(body.data);
+    if (event === null) {
+      res.json({ status: 'ignored', scope: body.data.scope });
+      return;
+    }
+    if ('error' in event) throw new HttpError(400, 'validation_failed', event.error);
+
+    try {
+      await client.workflow.getHandle(merchantWorkflowId(merchantId)).signal(webhookEventSignal, event);
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      logger.error({ merchantId, scope: event.scope }, 'webhook for an installed merchant whose workflow is not running');
+      throw new HttpError(503, 'not_running', 'the merchant workflow is not running; BigCommerce will retry');
+    }
+    logger.debug({ merchantId, scope: event.scope, orderId: event.orderId, hash: event.hash }, 'webhook accepted');
+    res.json({ status: 'accepted' });
+  });
+  return router;
+}

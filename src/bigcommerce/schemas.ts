@@ -1,0 +1,42 @@
+import { z } from 'zod';
+
+/** BigCommerce money: a decimal string with up to 4 decimals ("361.9500"). */
+export const decimalString = z.string().regex(/^-?\d+(\.\d{1,4})?$/, 'not a 4-decimal amount');
+
+/** v2 order: only the fields the integration reads are checked; the rest passes through. */
+export const OrderSchema = z.looseObject({
+  id: z.number().int().positive(),
+  customer_id: z.number().int().nonnegative(),
+  status_id: z.number().int().min(0),
+  status: z.string().optional(),
+  date_created: z.string(),
+  total_inc_tax: decimalString,
+  currency_code: z.string().min(3).max(3),
+  is_deleted: z.boolean().optional(),
+  billing_address: z.looseObject({ email: z.string().nullish() }),
+});
+export type Order = z.infer<typeof OrderSchema>;
+
+export const RefundSchema = z.looseObject({
+  id: z.number().int().positive(),
+  order_id: z.number().int().positive(),
+  created: z.string(),
+  total_amount: z.number().nonnegative(),
+});
+export type Refund = z.infer<typeof RefundSchema>;
+
+export const HookSchema = z.looseObject({
+  id: z.number().int(),
+  scope: z.string(),
+  destination: z.string(),
+  is_active: z.boolean(),
+  headers: z.record(z.string(), z.string()).nullish(),
+});
+export type Hook = z.infer<typeof HookSchema>;
+
+export const v3One = <T extends z.ZodType>(data: T) => z.object({ data });
+export const v3List = <T extends z.ZodType>(item: T) =>
+  z.object({
+    data: z.array(item),
+    meta: z.looseObject({ pagination: z.looseObject({ total_pages: z.number().int(), current_page: z.number().int() }).optional() }).optional(),
+  });

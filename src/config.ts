@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+/** The environment of CONTRACT §2, validated once at start-up. */
+const port = z.coerce.number().int().min(1).max(65535);
+const base64Key = z
+  .string()
+  .refine((s) => /^[A-Za-z0-9+/]+={0,2}$/.test(s) && Buffer.from(s, 'base64').length === 32, 'must be base64 of exactly 32 bytes');
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: port.default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port').default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('bigcommerce-loyalty'),
+  MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URI').default('mongodb://127.0.0.1:27017/loyalty'),
+  PUBLIC_BASE_URL: httpUrl.optional(),
+  BIGCOMMERCE_API_ORIGIN: httpUrl.default('https://api.bigcommerce.com'),
+  DASHBOARD_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  ENCRYPTION_KEY: base64Key.optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Not in the contract: the merchant workflow continues-as-new past this many history events (contract bound: 10,000). */
+  MERCHANT_HISTORY_LIMIT: z.coerce.number().int().min(100).max(9_000).default(5_000),
+});
+
+export type Config = Omit<z.infer<typeof envSchema>, 'PUBLIC_BASE_URL' | 'DASHBOARD_API_KEY' | 'ENCRYPTION_KEY'> & {
+  PUBLIC_BASE_URL: string;
+  DASHBOARD_API_KEY: string;
+  ENCRYPTION_KEY: string;
+};
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Parses the environment. Outside production, a missing DASHBOARD_API_KEY or
+ * ENCRYPTION_KEY is taken from (or created in) DATA_DIR/dev-keys.json, so that
+ * `npm start`, `npm run api` and `npm run worker` share one pair of dev keys.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
+  }
+  const c = parsed.data;
+  let { DASHBOARD_API_KEY, ENCRYPTION_KEY } = c;
+  if (!DASHBOARD_API_KEY || !ENCRYPTION_KEY) {
+    if (c.NODE_ENV === 'production') {
+      const missing = [!DASHBOARD_API_KEY && 'DASHBOARD_API_KEY', !ENCRYPTION_KEY && 'ENCRYPTION_KEY'].filter(Boolean);
+      throw new ConfigError(`Invalid environment:\n${missing.map((m) => `  ${m}: required when NODE_ENV=production`).join('\n')}`);
+    }
+    const dev = devKeys(c.DATA_DIR);
+    DASHBOARD_API_KEY ??= dev.dashboardApiKey;
+    ENCRYPTION_KEY ??= dev.encryptionKey;
+  }
+  const PUBLIC_BASE_URL = (c.PUBLIC_BASE_URL ?? `http://127.0.0.1:${c.PORT}`).replace(/\/+$/, '');
+  return { ...c, PUBLIC_BASE_URL, DASHBOARD_API_KEY, ENCRYPTION_KEY };
+}
+
+export interface DevKeys {
+  dashboardApiKey: string;
+  encryptionKey: string;
+}
+
+/** Reads DATA_DIR/dev-keys.json, creating it (mode 0600) on first use. */
+export function devKeys(dataDir: string): DevKeys {
+  const file = path.resolve(dataDir, 'dev-keys.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as DevKeys;
+  mkdirSync(path.dirname(file), { recursive: true });
+  const keys: DevKeys = {
+    dashboardApiKey: `dev_${randomBytes(24).toString('base64url')}`,
+    encryptionKey: randomBytes(32).toString('base64'),
+  };
+  try {
+    writeFileSync(file, JSON.stringify(keys, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    // Another process (api and worker start together) wrote it first: use theirs.
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return JSON.parse(readFileSync(file, 'utf8')) as DevKeys;
+    throw err;
+  }
+  chmodSync(file, 0o600);
+  return keys;
+}
+
+/** Runs `fn` with the parsed config, or prints the config error and exits 1. */
+export function configOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,120 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/** Pinned versions of the embedded servers (CONTRACT §1, TEMPORAL.md). */
+export const TEMPORAL_CLI_VERSION = '1.5.1';
+export const FERRETDB_VERSION = '1.24.2';
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+/** Built binaries live outside the repo, keyed by version, and are reused by every clone. */
+export function cacheRoot(): string {
+  const base = process.env.BIGCOMMERCE_LOYALTY_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'bigcommerce-loyalty');
+  return path.resolve(base);
+}
+
+export function findOnPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, name);
+    if (existsSync(candidate) && spawnSync(candidate, ['--version'], { stdio: 'ignore', timeout: 10_000 }).status === 0) return candidate;
+  }
+  return undefined;
+}
+
+export class MissingToolError extends Error {
+  override readonly name = 'MissingToolError';
+}
+
+type Say = (line: string) => void;
+const defaultSay: Say = (line) => process.stderr.write(`${line}\n`);
+
+/** Temporal CLI: a `temporal` on PATH, else the cached build, else `go install` it once. */
+export async function resolveTemporalBinary(say: Say = defaultSay): Promise<string> {
+  const onPath = findOnPath('temporal');
+  if (onPath) return onPath;
+  const target = path.join(cacheRoot(), `temporal-cli-${TEMPORAL_CLI_VERSION}`, 'temporal');
+  if (existsSync(target)) return target;
+  await goInstall({
+    what: `Temporal CLI v${TEMPORAL_CLI_VERSION}`,
+    args: ['install', '-ldflags', `-X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_CLI_VERSION}`, `github.com/temporalio/cli/cmd/temporal@v${TEMPORAL_CLI_VERSION}`],
+    cwd: os.tmpdir(),
+    binary: 'temporal',
+    target,
+    say,
+    variable: 'TEMPORAL_ADDRESS',
+  });
+  return target;
+}
+
+export type StoreBinary = { kind: 'mongod' | 'ferretdb'; path: string };
+
+/**
+ * The store: a `mongod` on PATH, else FerretDB v1 (SQLite handler) built once
+ * from tools/ferretdb, a pinned wrapper around FerretDB's embeddable package.
+ */
+export async function resolveStoreBinary(say: Say = defaultSay): Promise<StoreBinary> {
+  const mongod = findOnPath('mongod');
+  if (mongod) return { kind: 'mongod', path: mongod };
+  const target = path.join(cacheRoot(), `ferretdb-${FERRETDB_VERSION}`, 'ferretdb');
+  if (!existsSync(target)) {
+    await goInstall({
+      what: `FerretDB v${FERRETDB_VERSION}`,
+      args: ['install', '-trimpath', '.'],
+      cwd: path.join(REPO_ROOT, 'tools', 'ferretdb'),
+      binary: 'ferretdb',
+      target,
+      say,
+      variable: 'MONGODB_URI',
+    });
+  }
+  return { kind: 'ferretdb', path: target };
+}
+
+interface GoInstall {
+  what: string;
+  args: string[];
+  cwd: string;
+  binary: string;
+  target: string;
+  say: Say;
+  variable: string;
+}
+
+async function goInstall({ what, args, cwd, binary, target, say, variable }: GoInstall): Promise<void> {
+  if (spawnSync('go', ['version'], { stdio: 'ignore' }).status !== 0) {
+    throw new MissingToolError(
+      [
+        `Cannot build ${what}: Go is not installed (needed once, to build the embedded server).`,
+        'Any of these fixes it:',
+        '  - install Go 1.25 or newer (https://go.dev/dl/) and run the command again;',
+        '  - run everything in containers instead: docker compose up;',
+        `  - point ${variable} at a server that is already running.`,
+      ].join('\n'),
+    );
+  }
+  mkdirSync(path.dirname(target), { recursive: true });
+  // Build into a private directory, then rename: a half-built binary is never visible.
+  const gobin = mkdtempSync(path.join(path.dirname(target), '.build-'));
+  const started = Date.now();
+  say(`building ${what} with go install, first run only (a few minutes on two cores)…`);
+  const heartbeat = setInterval(() => say(`  …still building ${what} (${Math.round((Date.now() - started) / 1000)} s)`), 30_000);
+  try {
+    const output: string[] = [];
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn('go', args, { cwd, env: { ...process.env, GOBIN: gobin, CGO_ENABLED: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.on('data', (d: Buffer) => output.push(d.toString()));
+      child.stderr.on('data', (d: Buffer) => output.push(d.toString()));
+      child.on('error', reject);
+      child.on('close', resolve);
+    });
+    if (code !== 0) throw new Error(`go ${args.join(' ')} failed (exit ${code}):\n${output.join('').slice(-4000)}`);
+    renameSync(path.join(gobin, binary), target);
+    say(`built ${what} in ${Math.round((Date.now() - started) / 1000)} s → ${target}`);
+  } finally {
+    clearInterval(heartbeat);
+    rmSync(gobin, { recursive: true, force: true });
+  }
+}

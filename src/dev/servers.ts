@@ -1,0 +1,164 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { ensureSearchAttributes, searchAttributeFlags } from '../temporal/search-attributes';
+import { resolveStoreBinary, resolveTemporalBinary } from './binaries';
+
+/** A server this process started; `stop()` ends it (SIGTERM, then SIGKILL after a grace period). */
+export interface ManagedServer {
+  name: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
+  });
+}
+
+/** A port the OS says is free right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitForPort(port: number, host: string, timeoutMs: number, child?: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child && child.exitCode !== null) throw new Error(`process exited with code ${child.exitCode} before listening on ${host}:${port}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, host);
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${host}:${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function manage(name: string, child: ChildProcess): ManagedServer {
+  let stopping: Promise<void> | undefined;
+  return {
+    name,
+    child,
+    stop() {
+      stopping ??= new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        child.once('exit', () => (clearTimeout(kill), resolve()));
+        child.kill('SIGTERM');
+      });
+      return stopping;
+    },
+  };
+}
+
+function spawnServer(name: string, bin: string, args: string[], log: (line: string) => void): { child: ChildProcess; tail: string[] } {
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const tail: string[] = [];
+  const keep = (d: Buffer) => {
+    tail.push(d.toString());
+    if (tail.length > 50) tail.shift();
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  child.on('exit', (code, signal) => {
+    if (code && code !== 0) log(`${name} exited with code ${code}:\n${tail.join('').slice(-2000)}`);
+    else if (signal && signal !== 'SIGTERM' && signal !== 'SIGKILL') log(`${name} ended by ${signal}`);
+  });
+  return { child, tail };
+}
+
+export interface TemporalOptions {
+  port: number;
+  uiPort: number | null; // null: headless
+  namespace: string;
+  dbFile?: string;
+  codecEndpoint?: string;
+  log?: (line: string) => void;
+}
+
+/** Starts `temporal server start-dev` and registers the search attributes. */
+export async function startTemporal(opts: TemporalOptions): Promise<ManagedServer & { address: string; uiUrl?: string }> {
+  const log = opts.log ?? ((l) => process.stderr.write(`${l}\n`));
+  const bin = await resolveTemporalBinary(log);
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--namespace', opts.namespace, '--log-level', 'warn'];
+  if (opts.uiPort === null) args.push('--headless');
+  else args.push('--ui-port', String(opts.uiPort));
+  if (opts.dbFile) {
+    mkdirSync(path.dirname(opts.dbFile), { recursive: true });
+    args.push('--db-filename', opts.dbFile);
+  }
+  if (opts.codecEndpoint) args.push('--ui-codec-endpoint', opts.codecEndpoint);
+  for (const sa of searchAttributeFlags) args.push('--search-attribute', sa);
+  const { child, tail } = spawnServer('temporal', bin, args, log);
+  const server = manage('temporal', child);
+  try {
+    await waitForPort(opts.port, '127.0.0.1', 60_000, child);
+    const address = `127.0.0.1:${opts.port}`;
+    const connection = await Connection.connect({ address, connectTimeout: 10_000 });
+    try {
+      await waitForNamespace(connection, opts.namespace);
+      await ensureSearchAttributes(connection, opts.namespace);
+    } finally {
+      await connection.close();
+    }
+    if (opts.uiPort !== null) await waitForPort(opts.uiPort, '127.0.0.1', 30_000, child);
+    return Object.assign(server, { address, uiUrl: opts.uiPort === null ? undefined : `http://127.0.0.1:${opts.uiPort}` });
+  } catch (err) {
+    await server.stop();
+    throw new Error(`Temporal dev server did not start: ${(err as Error).message}\n${tail.join('').slice(-2000)}`);
+  }
+}
+
+async function waitForNamespace(connection: Connection, namespace: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await connection.workflowService.describeNamespace({ namespace });
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+export interface StoreOptions {
+  port: number;
+  dataDir: string;
+  database?: string;
+  log?: (line: string) => void;
+}
+
+/** Starts `mongod` if one is on PATH, else the FerretDB build; answers its URI. */
+export async function startStore(opts: StoreOptions): Promise<ManagedServer & { uri: string; kind: string }> {
+  const log = opts.log ?? ((l) => process.stderr.write(`${l}\n`));
+  const store = await resolveStoreBinary(log);
+  mkdirSync(opts.dataDir, { recursive: true });
+  const args =
+    store.kind === 'mongod'
+      ? ['--dbpath', opts.dataDir, '--port', String(opts.port), '--bind_ip', '127.0.0.1', '--quiet']
+      : ['--listen-addr', `127.0.0.1:${opts.port}`, '--sqlite-url', `file:${path.resolve(opts.dataDir)}/`, '--log-level', 'error'];
+  const { child, tail } = spawnServer(store.kind, store.path, args, log);
+  const server = manage(store.kind, child);
+  try {
+    await waitForPort(opts.port, '127.0.0.1', 30_000, child);
+  } catch (err) {
+    await server.stop();
+    throw new Error(`${store.kind} did not start: ${(err as Error).message}\n${tail.join('').slice(-2000)}`);
+  }
+  return Object.assign(server, { uri: `mongodb://127.0.0.1:${opts.port}/${opts.database ?? 'loyalty'}`, kind: store.kind });
+}

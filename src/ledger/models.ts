@@ -1,0 +1,78 @@
+import { type Connection, Schema } from 'mongoose';
+
+/**
+ * The ledger is two collections and needs no multi-document transaction
+ * (neither FerretDB nor a standalone mongod has them):
+ *
+ * - `transactions` are immutable. Each `_id` is derived from BigCommerce's ids
+ *   (`order:{merchantId}:{orderId}`, `refund:{merchantId}:{refundId}`), so
+ *   writing one is a single insert that the primary key makes impossible to do
+ *   twice: a duplicate webhook, an activity retry or a replay after a crash
+ *   gets E11000 and reads the existing row instead.
+ * - A contact's balance is not stored: it is the sum of its transactions,
+ *   computed when read. There is no second write that could be lost, so the
+ *   balance equals the sum of the transactions whatever moment a process dies.
+ *
+ * The write order (contact upsert, then transaction insert) is safe to cut
+ * anywhere: a contact with no transactions has balance 0 and the retried
+ * activity finishes the job.
+ */
+export interface ContactDoc {
+  _id: import('mongoose').Types.ObjectId;
+  merchantId: string;
+  email: string;
+  bigcommerceCustomerId: number | null;
+  createdAt: Date;
+}
+
+export interface TransactionDoc {
+  _id: string;
+  merchantId: string;
+  contactId: import('mongoose').Types.ObjectId;
+  type: 'order' | 'refund';
+  orderId: number;
+  refundId: number | null;
+  amount: string;
+  currency: string;
+  points: number;
+  createdAt: Date;
+}
+
+const contactSchema = new Schema<ContactDoc>(
+  {
+    merchantId: { type: String, required: true },
+    email: { type: String, required: true },
+    bigcommerceCustomerId: { type: Number, default: null },
+    createdAt: { type: Date, required: true },
+  },
+  { versionKey: false, collection: 'contacts' },
+);
+contactSchema.index({ merchantId: 1, email: 1 }, { unique: true });
+
+const transactionSchema = new Schema<TransactionDoc>(
+  {
+    _id: { type: String, required: true },
+    merchantId: { type: String, required: true },
+    contactId: { type: Schema.Types.ObjectId, required: true },
+    type: { type: String, enum: ['order', 'refund'], required: true },
+    orderId: { type: Number, required: true },
+    refundId: { type: Number, default: null },
+    amount: { type: String, required: true },
+    currency: { type: String, required: true },
+    points: { type: Number, required: true },
+    createdAt: { type: Date, required: true },
+  },
+  { versionKey: false, collection: 'transactions' },
+);
+transactionSchema.index({ contactId: 1, createdAt: -1, _id: -1 });
+transactionSchema.index({ merchantId: 1, type: 1 });
+
+export function ledgerModels(conn: Connection) {
+  return {
+    Contact: conn.models.Contact ?? conn.model<ContactDoc>('Contact', contactSchema),
+    Transaction: conn.models.Transaction ?? conn.model<TransactionDoc>('Transaction', transactionSchema),
+  } as {
+    Contact: import('mongoose').Model<ContactDoc>;
+    Transaction: import('mongoose').Model<TransactionDoc>;
+  };
+}

@@ -1,0 +1,38 @@
+import mongoose, { type Connection } from 'mongoose';
+import { Ledger } from './ledger/ledger';
+import { MerchantRepository } from './merchants/repository';
+
+/** The MongoDB-compatible store: one connection, the merchant repository and the ledger. */
+export interface Store {
+  connection: Connection;
+  merchants: MerchantRepository;
+  ledger: Ledger;
+  ping(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openStore(uri: string, encryptionKey: string): Promise<Store> {
+  const connection = mongoose.createConnection(uri, { serverSelectionTimeoutMS: 5_000, autoIndex: true });
+  await connection.asPromise();
+  const merchants = new MerchantRepository(connection, encryptionKey);
+  const ledger = new Ledger(connection);
+  await Promise.all([merchants.init(), ledger.init()]);
+  return {
+    connection,
+    merchants,
+    ledger,
+    async ping(timeoutMs = 2_000) {
+      const db = connection.db;
+      if (!db || connection.readyState !== 1) throw new Error('not connected');
+      await withTimeout(db.admin().ping(), timeoutMs, 'store did not answer a ping');
+    },
+    close: () => connection.close(),
+  };
+}
+
+export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]).finally(() =>
+    clearTimeout(timer),
+  );
+}

@@ -1,0 +1,29 @@
+import { configOrExit } from '../config';
+import { logger } from '../logger';
+import { openStore } from '../store';
+import { createWorker } from './worker';
+
+/** `npm run worker`: one worker process, configured by the environment. */
+async function main() {
+  const config = configOrExit();
+  const store = await openStore(config.MONGODB_URI, config.ENCRYPTION_KEY);
+  const { worker, connection } = await createWorker({
+    temporalAddress: config.TEMPORAL_ADDRESS,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    encryptionKey: config.ENCRYPTION_KEY,
+    publicBaseUrl: config.PUBLIC_BASE_URL,
+    store,
+  });
+  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, temporal: config.TEMPORAL_ADDRESS }, 'worker polling');
+  // The SDK's runtime turns SIGINT/SIGTERM into a graceful shutdown: run() returns once in-flight tasks finish.
+  await worker.run();
+  await connection.close();
+  await store.close();
+  logger.info('worker stopped');
+}
+
+main().catch((err) => {
+  logger.fatal({ err }, 'worker failed');
+  process.exit(1);
+});

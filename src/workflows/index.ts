@@ -1,0 +1,4 @@
+/** The workflows this worker runs. Deterministic code only: no I/O, no clocks, no randomness outside the SDK's. */
+export { merchantWorkflow } from './merchant';
+export { orderWorkflow } from './order';
+export { refundWorkflow } from './refund';

@@ -1,0 +1,107 @@
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+
+/**
+ * Names, ids and shapes shared by the workflows, the API that signals them and
+ * the activities: one source of truth. Nothing here may carry a secret: every
+ * value ends up in a workflow history (encrypted, but still).
+ */
+export const merchantWorkflowId = (merchantId: string) => `bigcommerce-merchant:${merchantId}`;
+export const orderWorkflowId = (merchantId: string, orderId: number) => `bigcommerce-order:${merchantId}:${orderId}`;
+export const refundWorkflowId = (merchantId: string, refundId: number) => `bigcommerce-refund:${merchantId}:${refundId}`;
+
+export type MerchantStatus = 'installing' | 'active' | 'failed' | 'uninstalled';
+
+/** A BigCommerce callback reduced to what the workflows act on (ids only, as BigCommerce sends). */
+export type WebhookEvent =
+  | { scope: 'store/order/created'; hash: string; orderId: number }
+  | { scope: 'store/order/refund/created'; hash: string; orderId: number; refundId: number }
+  | { scope: 'store/order/statusUpdated'; hash: string; orderId: number; previousStatusId: number; newStatusId: number };
+
+export interface InstallRequested {
+  /** The merchant record's install generation this request wrote; status writes are fenced by it. */
+  generation: number;
+  storeHash: string;
+}
+
+export interface MerchantCounters {
+  eventsReceived: number;
+  ordersStarted: number;
+  refundsStarted: number;
+  duplicateEvents: number;
+  statusUpdates: number;
+  runs: number;
+}
+
+export interface MerchantWorkflowState {
+  merchantId: string;
+  storeHash: string;
+  status: MerchantStatus;
+  installedAt: number;
+  generation: number;
+  pendingEvents: number;
+  counters: MerchantCounters;
+}
+
+/** The dashboard (re-)installed the merchant: credentials were saved, verify them again. */
+export const installRequestedSignal = defineSignal<[InstallRequested]>('installRequested');
+/** The dashboard uninstalled the merchant: delete the hooks and end. */
+export const uninstallRequestedSignal = defineSignal('uninstallRequested');
+/** A verified BigCommerce webhook. Delivered at least once: handling is idempotent. */
+export const webhookEventSignal = defineSignal<[WebhookEvent]>('webhookEvent');
+export const merchantStateQuery = defineQuery<MerchantWorkflowState>('state');
+
+/** The order's status changed: an incomplete order re-checks it now rather than at its next timer. */
+export const orderStatusChangedSignal = defineSignal<[{ newStatusId: number }]>('orderStatusChanged');
+
+/** BigCommerce order statuses the rules name (BIGCOMMERCE.md). */
+export const OrderStatus = { Incomplete: 0, Refunded: 4, Cancelled: 5, Declined: 6, PartiallyRefunded: 14 } as const;
+
+/** What the activities hand the workflows about an order: no more than the rules need. */
+export interface OrderSnapshot {
+  orderId: number;
+  statusId: number;
+  totalIncTax: string;
+  currency: string;
+  email: string | null;
+  customerId: number | null;
+  /** epoch ms of date_created */
+  placedAt: number;
+}
+
+export interface RefundSnapshot {
+  id: number;
+  orderId: number;
+  /** 4-decimal string */
+  amount: string;
+}
+
+export interface OrderCredit {
+  transactionId: string;
+  points: number;
+  totalIncTax: string;
+  currency: string;
+  contactId: string;
+}
+
+export type CreditResult =
+  | { outcome: 'credited' | 'already_credited'; credit: OrderCredit }
+  | { outcome: 'zero_points' | 'no_email' };
+
+export type OrderResult = CreditResult | { outcome: 'not_found' | 'cancelled' | 'still_incomplete' };
+
+export type RefundResult =
+  | { outcome: 'deducted' | 'already_deducted'; transactionId: string; points: number }
+  | { outcome: 'nothing_credited' | 'zero_points' };
+
+export interface OrderWorkflowInput {
+  merchantId: string;
+  orderId: number;
+}
+
+export interface RefundWorkflowInput {
+  merchantId: string;
+  orderId: number;
+  refundId: number;
+  /** Orders placed before this (epoch ms) were never credited, so their refunds deduct nothing. */
+  installedAt: number;
+}

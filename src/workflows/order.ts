@@ -1,0 +1,39 @@
+import { condition, setHandler } from '@temporalio/workflow';
+import { bigcommerce, ledger } from './activities';
+import { OrderStatus, orderStatusChangedSignal, type OrderResult, type OrderSnapshot, type OrderWorkflowInput } from './messages';
+
+const FIRST_RECHECK_MS = 60_000;
+const MAX_RECHECK_MS = 6 * 3_600_000;
+const GIVE_UP_AFTER_MS = 7 * 24 * 3_600_000;
+
+/**
+ * One order: fetch it, wait while it is Incomplete, credit it once (rules 1–3).
+ *
+ * `store/order/created` also fires for Incomplete orders (failed payments,
+ * the duplicate BigCommerce makes when a shopper goes back in checkout): those
+ * credit nothing until they become placed orders. The wait is durable: a timer
+ * from 60 s backing off to 6 h, for at most 7 days, cut short by an
+ * `orderStatusChanged` signal.
+ */
+export async function orderWorkflow({ merchantId, orderId }: OrderWorkflowInput): Promise<OrderResult> {
+  let statusChanged = false;
+  setHandler(orderStatusChangedSignal, () => void (statusChanged = true));
+
+  const fetch = () => bigcommerce.fetchOrder.executeWithOptions({ summary: `fetch order ${orderId}` }, [{ merchantId, orderId }]);
+  let order: OrderSnapshot | null = await fetch();
+  let waited = 0;
+  let delay = FIRST_RECHECK_MS;
+  while (order?.statusId === OrderStatus.Incomplete) {
+    if (waited >= GIVE_UP_AFTER_MS) return { outcome: 'still_incomplete' };
+    statusChanged = false;
+    const woken = await condition(() => statusChanged, delay);
+    if (!woken) {
+      waited += delay;
+      delay = Math.min(delay * 2, MAX_RECHECK_MS);
+    }
+    order = await fetch();
+  }
+  if (!order) return { outcome: 'not_found' };
+  if (order.statusId === OrderStatus.Cancelled || order.statusId === OrderStatus.Declined) return { outcome: 'cancelled' };
+  return ledger.creditOrder.executeWithOptions({ summary: `credit order ${orderId} (${order.totalIncTax} ${order.currency})` }, [{ merchantId, order }]);
+}
