@@ -1,0 +1,216 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import type { Server } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { Payload } from '@temporalio/common';
+import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+import { closeServer, startApi } from '../../src/api/server';
+import { type Config, loadConfig } from '../../src/config';
+import { freePort } from '../../src/dev/servers';
+import { logger } from '../../src/logger';
+import { type Sandbox, type SandboxAccount, startSandbox } from '../../src/sandbox/sandbox';
+import { openStore, type Store } from '../../src/store';
+import { connectClient } from '../../src/temporal/client';
+import { AesGcmPayloadCodec } from '../../src/temporal/codec';
+import { createWorker } from '../../src/worker/worker';
+
+export const DASHBOARD_KEY = 'test-dashboard-key-0123456789';
+
+export interface SystemOptions {
+  historyLimit?: number;
+  rateLimit?: { quota: number; windowMs: number };
+}
+
+export interface HttpResult {
+  status: number;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/**
+ * The whole product against the shared real servers: its own database, task
+ * queue, API on a free port and worker; plus a sandbox BigCommerce store.
+ */
+let runtimeInstalled = false;
+
+export async function startSystem(opts: SystemOptions = {}) {
+  if (!runtimeInstalled) {
+    // Worker logs only when something is wrong; expected activity retries are WARN.
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    runtimeInstalled = true;
+  }
+  const tag = randomBytes(4).toString('hex');
+  const sandbox = await startSandbox({ retryTimeScale: 0.001, rateLimit: opts.rateLimit ?? { quota: 100_000, windowMs: 30_000 } });
+  const port = await freePort();
+  const config: Config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: String(port),
+    TEMPORAL_ADDRESS: required('TEST_TEMPORAL_ADDRESS'),
+    MONGODB_URI: `${required('TEST_MONGODB_URL')}/t_${tag}`,
+    TEMPORAL_TASK_QUEUE: `test-${tag}`,
+    BIGCOMMERCE_API_ORIGIN: sandbox.url,
+    DASHBOARD_API_KEY: DASHBOARD_KEY,
+    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'bc-loyalty-sys-')),
+    MERCHANT_HISTORY_LIMIT: String(opts.historyLimit ?? 5_000),
+    LOG_LEVEL: 'silent',
+  });
+  const store: Store = await openStore(config.MONGODB_URI, config.ENCRYPTION_KEY);
+  const client: Client = await connectClient(config);
+  const server: Server = await startApi({ config, client, store, logger });
+  const api = `http://127.0.0.1:${port}`;
+
+  let worker: { worker: Worker; run: Promise<void>; close: () => Promise<void> } | undefined;
+  async function startWorker() {
+    const w = await createWorker({
+      temporalAddress: config.TEMPORAL_ADDRESS,
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      encryptionKey: config.ENCRYPTION_KEY,
+      publicBaseUrl: config.PUBLIC_BASE_URL,
+      store,
+      workflowBundle: { codePath: required('TEST_WORKFLOW_BUNDLE') },
+      requestTimeoutMs: 5_000,
+    });
+    worker = { worker: w.worker, run: w.worker.run(), close: () => w.connection.close() };
+  }
+  async function stopWorker() {
+    if (!worker) return;
+    const w = worker;
+    worker = undefined;
+    w.worker.shutdown();
+    await w.run;
+    await w.close();
+  }
+  await startWorker();
+
+  async function request(method: string, urlPath: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResult> {
+    const res = await fetch(api + urlPath, {
+      method,
+      headers: { Authorization: `Bearer ${DASHBOARD_KEY}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, body: parsed };
+  }
+
+  const codec = new AesGcmPayloadCodec(config.ENCRYPTION_KEY);
+
+  return {
+    sandbox,
+    config,
+    store,
+    client,
+    api,
+    request,
+    startWorker,
+    stopWorker,
+    /** A sandbox store with an API account (all scopes unless told otherwise). */
+    newStore(account: Parameters<Sandbox['createAccount']>[1] = {}): SandboxAccount {
+      const s = sandbox.createStore();
+      return sandbox.createAccount(s.hash, account);
+    },
+    install(merchantId: string, account: SandboxAccount, extra: Record<string, unknown> = {}) {
+      return request('PUT', `/api/merchants/${merchantId}/bigcommerce`, {
+        apiPath: account.apiPath,
+        accessToken: account.accessToken,
+        clientId: account.clientId,
+        clientSecret: account.clientSecret,
+        ...extra,
+      });
+    },
+    state(merchantId: string) {
+      return request('GET', `/api/merchants/${merchantId}/bigcommerce`);
+    },
+    /** Installs and waits until the merchant is active. */
+    async installActive(merchantId: string, account: SandboxAccount, extra: Record<string, unknown> = {}) {
+      const res = await this.install(merchantId, account, extra);
+      if (res.status !== 202) throw new Error(`install answered ${res.status}: ${JSON.stringify(res.body)}`);
+      return waitFor(async () => {
+        const s = await this.state(merchantId);
+        return s.body?.status === 'active' ? s.body : undefined;
+      }, 30_000, `merchant ${merchantId} active`);
+    },
+    async contact(merchantId: string, email: string) {
+      const res = await request('GET', `/api/merchants/${merchantId}/contacts?email=${encodeURIComponent(email)}`);
+      return res.body?.contacts?.[0] as { id: string; email: string; balance: number; bigcommerceCustomerId: number | null } | undefined;
+    },
+    async transactions(merchantId: string, contactId: string) {
+      const res = await request('GET', `/api/merchants/${merchantId}/contacts/${contactId}/transactions?limit=200`);
+      return res.body.transactions as Array<{ id: string; type: string; orderId: number; refundId: number | null; amount: string; points: number }>;
+    },
+    /** Every workflow history of the merchant as text, raw and with payloads decrypted. */
+    async histories(merchantId: string): Promise<{ raw: string; decoded: string; count: number }> {
+      let raw = '';
+      let decoded = '';
+      let count = 0;
+      for await (const wf of client.workflow.list({ query: `MerchantId = "${merchantId}"` })) {
+        const history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+        raw += historyText(history);
+        decoded += JSON.stringify(await decodePayloads(history, codec));
+        count++;
+      }
+      return { raw, decoded, count };
+    },
+    async stop() {
+      await stopWorker();
+      await closeServer(server);
+      await sandbox.close();
+      await client.connection.close();
+      await store.connection.dropDatabase().catch(() => undefined);
+      await store.close();
+    },
+  };
+}
+
+export type System = Awaited<ReturnType<typeof startSystem>>;
+
+function required(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run the tests through jest (test/setup/global-setup.ts)`);
+  return v;
+}
+
+export async function waitFor<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+/** Walks a fetched history and decrypts every payload in it. */
+async function decodePayloads(node: unknown, codec: AesGcmPayloadCodec): Promise<unknown> {
+  if (node instanceof Uint8Array) return Buffer.from(node).toString('utf8');
+  if (Array.isArray(node)) return Promise.all(node.map((n) => decodePayloads(n, codec)));
+  if (node && typeof node === 'object') {
+    const o = node as Record<string, unknown>;
+    if (o.metadata && typeof o.metadata === 'object' && o.data instanceof Uint8Array) {
+      const [plain] = await codec.decode([o as Payload]);
+      return { metadata: await decodePayloads(plain!.metadata, codec), data: Buffer.from(plain!.data ?? []).toString('utf8') };
+    }
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(o)) out[k] = await decodePayloads(v, codec);
+    return out;
+  }
+  return node;
+}
+
+/** Bytes as text, so a secret in any field would show. */
+function historyText(history: unknown): string {
+  return JSON.stringify(history, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : v));
+}

@@ -1,0 +1,54 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { resolveTemporalBinary } from '../../src/dev/binaries';
+import { freePort, startStore } from '../../src/dev/servers';
+import { BigCommerceOrderIdKey, MerchantIdKey, StoreHashKey } from '../../src/temporal/search-attribute-keys';
+
+/**
+ * Starts the real servers every integration test talks to, once per run:
+ * a Temporal dev server (the pinned CLI, through the SDK's existing-path
+ * executable) and the store (mongod on PATH, else the FerretDB build), both on
+ * free ports; bundles the workflows once. Test files get the addresses
+ * through the environment and each use their own task queue and database.
+ */
+export default async function globalSetup(): Promise<void> {
+  const started = Date.now();
+  const say = (line: string) => process.stderr.write(`[test servers] ${line}\n`);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bc-loyalty-test-'));
+
+  const [temporalBin, store, bundle] = await Promise.all([
+    resolveTemporalBinary(say),
+    freePort().then((port) => startStore({ port, dataDir: path.join(dir, 'store'), log: say })),
+    bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quietLogger }),
+  ]);
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: temporalBin },
+      ip: '127.0.0.1',
+      ui: false,
+      searchAttributes: [MerchantIdKey, StoreHashKey, BigCommerceOrderIdKey],
+      log: { format: 'pretty', level: 'error' },
+    },
+  });
+  const bundlePath = path.join(dir, 'workflow-bundle.js');
+  writeFileSync(bundlePath, bundle.code);
+
+  Object.assign(globalThis, { __testServers: { env, store } });
+  process.env.TEST_TEMPORAL_ADDRESS = env.address;
+  process.env.TEST_MONGODB_URL = store.uri.replace(/\/[^/]*$/, '');
+  process.env.TEST_WORKFLOW_BUNDLE = bundlePath;
+  process.env.NODE_ENV = 'test';
+  say(`Temporal ${env.address}, ${store.kind} ${store.uri} ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+const quietLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (m: string) => process.stderr.write(`[bundle] ${m}\n`),
+  error: (m: string) => process.stderr.write(`[bundle] ${m}\n`),
+};
