@@ -52,7 +52,7 @@ export class Ledger {
           { upsert: true, returnDocument: 'after', lean: true },
         );
         if (!contact) throw new Error(`contact upsert for merchant ${merchantId} returned nothing`);
-        if (customerId !== null && contact.bigcommerceCustomerId === null) {
+        if (customerId !== null && (contact.bigcommerceCustomerId ?? null) === null) {
           await this.m.Contact.updateOne({ _id: contact._id, bigcommerceCustomerId: null }, { $set: { bigcommerceCustomerId: customerId } });
           contact.bigcommerceCustomerId = customerId;
         }
@@ -142,7 +142,7 @@ export class Ledger {
       id: c._id.toHexString(),
       email: c.email,
       balance: await this.balance(c._id),
-      bigcommerceCustomerId: c.bigcommerceCustomerId,
+      bigcommerceCustomerId: c.bigcommerceCustomerId ?? null, // FerretDB drops null fields on read
       createdAt: c.createdAt.toISOString(),
     };
   }

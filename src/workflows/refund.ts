@@ -29,7 +29,8 @@ export async function refundWorkflow({ merchantId, orderId, refundId, installedA
  */
 async function creditMissedOrder(merchantId: string, orderId: number, installedAt: number): Promise<OrderCredit | null> {
   const order = await bigcommerce.fetchOrder.executeWithOptions({ summary: `fetch order ${orderId}` }, [{ merchantId, orderId }]);
-  if (!order || order.placedAt < installedAt) return null;
+  // date_created has whole seconds: an order in the install's own second counts as after it.
+  if (!order || order.placedAt < Math.floor(installedAt / 1000) * 1000) return null;
   const unplaced: number[] = [OrderStatus.Incomplete, OrderStatus.Cancelled, OrderStatus.Declined];
   if (unplaced.includes(order.statusId)) return null;
   const result = await ledger.creditOrder.executeWithOptions({ summary: `credit order ${orderId} before its refund` }, [{ merchantId, order }]);

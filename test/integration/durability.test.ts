@@ -1,0 +1,64 @@
+import { startSystem, type System, waitFor } from '../helpers/system';
+
+let sys: System;
+beforeAll(async () => {
+  // A low bound so 200 orders take the merchant workflow through several runs.
+  sys = await startSystem({ historyLimit: 150 });
+});
+afterAll(async () => {
+  await sys?.stop();
+});
+
+async function ordersCredited(id: string, n: number, timeoutMs = 90_000) {
+  return waitFor(async () => {
+    const s = await sys.state(id);
+    return s.body.stats.ordersCredited === n ? s.body : undefined;
+  }, timeoutMs, `${n} orders credited`);
+}
+
+test('with continue-as-new every ~150 events, 200 orders credit exactly 200 transactions across several runs', async () => {
+  const id = `can-${Math.random().toString(36).slice(2, 7)}`;
+  const account = sys.newStore();
+  await sys.installActive(id, account);
+  for (let i = 0; i < 200; i++) {
+    sys.sandbox.createOrder(account.storeHash, { totalIncTax: '10.0000', email: `c${i % 20}@example.com` });
+  }
+  await sys.sandbox.delivery.idle();
+  await ordersCredited(id, 200);
+  const handle = sys.client.workflow.getHandle(`bigcommerce-merchant:${id}`);
+  const state = (await handle.query('state')) as { counters: { runs: number; ordersStarted: number; eventsReceived: number } };
+  expect(state.counters.runs).toBeGreaterThan(2);
+  expect(state.counters.eventsReceived).toBe(200);
+  expect(state.counters.ordersStarted).toBe(200);
+  // Every contact's balance is the sum of its transactions, and all of them add up.
+  let total = 0;
+  for (let c = 0; c < 20; c++) {
+    const contact = await sys.contact(id, `c${c}@example.com`);
+    const txs = await sys.transactions(id, contact!.id);
+    expect(contact!.balance).toBe(txs.reduce((s, t) => s + t.points, 0));
+    total += contact!.balance;
+  }
+  expect(total).toBe(2000);
+  // Each run stayed under the contract's 10,000 events.
+  for await (const run of sys.client.workflow.list({ query: `WorkflowId = "bigcommerce-merchant:${id}"` })) {
+    expect(run.historyLength).toBeLessThan(10_000);
+  }
+});
+
+test('the worker is stopped after the webhooks were accepted and a new one started: every order credited exactly once', async () => {
+  const id = `crash-${Math.random().toString(36).slice(2, 7)}`;
+  const account = sys.newStore();
+  await sys.installActive(id, account);
+  await sys.stopWorker();
+  const ok = sys.sandbox.delivery.log.length;
+  for (let i = 0; i < 30; i++) sys.sandbox.createOrder(account.storeHash, { totalIncTax: '5.5000', email: `w${i % 3}@example.com` });
+  await sys.sandbox.delivery.idle();
+  const accepted = sys.sandbox.delivery.log.slice(ok).filter((d) => d.status === 200);
+  expect(accepted).toHaveLength(30); // the API took them with no worker running
+  expect((await sys.state(id)).body.stats.ordersCredited).toBe(0);
+
+  await sys.startWorker();
+  const state = await ordersCredited(id, 30);
+  expect(state.stats.ordersCredited).toBe(30);
+  for (let c = 0; c < 3; c++) expect((await sys.contact(id, `w${c}@example.com`))!.balance).toBe(50);
+});

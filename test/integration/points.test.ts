@@ -1,0 +1,201 @@
+import type { SandboxAccount } from '../../src/sandbox/sandbox';
+import { startSystem, type System, waitFor } from '../helpers/system';
+
+let sys: System;
+beforeAll(async () => {
+  sys = await startSystem();
+});
+afterAll(async () => {
+  await sys?.stop();
+});
+
+let seq = 0;
+async function installedMerchant(extra: Record<string, unknown> = {}): Promise<{ id: string; account: SandboxAccount }> {
+  const id = `pts-${++seq}-${Math.random().toString(36).slice(2, 7)}`;
+  const account = sys.newStore();
+  await sys.installActive(id, account, extra);
+  return { id, account };
+}
+
+/** The result of a child workflow, once the webhook that starts it has arrived. */
+async function childResult(workflowId: string): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const handle = sys.client.workflow.getHandle(workflowId);
+  await waitFor(() => handle.describe().then(() => true), 30_000, `${workflowId} to start`);
+  return handle.result();
+}
+
+async function balanceOf(id: string, email: string, expected: number) {
+  return waitFor(async () => {
+    const c = await sys.contact(id, email);
+    return c && c.balance === expected ? c : undefined;
+  }, 30_000, `${email} balance ${expected}`);
+}
+
+describe('earning', () => {
+  test('an order of 123.4500 credits 123 points at rate 1 to the billing email, trimmed and lower-cased', async () => {
+    const { id, account } = await installedMerchant();
+    const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '123.4500', email: '  Ann@Example.COM ', customerId: 42 });
+    const result = await childResult(`bigcommerce-order:${id}:${order.id}`);
+    expect(result).toMatchObject({ outcome: 'credited', credit: { points: 123 } });
+    const contact = await balanceOf(id, 'ann@example.com', 123);
+    expect(contact).toMatchObject({ email: 'ann@example.com', bigcommerceCustomerId: 42 });
+    const txs = await sys.transactions(id, contact.id);
+    expect(txs).toEqual([expect.objectContaining({ type: 'order', orderId: order.id, refundId: null, amount: '123.4500', points: 123 })]);
+  });
+
+  test('at rate 2.5 the same order credits 308', async () => {
+    const { id, account } = await installedMerchant({ pointsPerCurrencyUnit: 2.5 });
+    const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '123.4500', email: 'bo@example.com' });
+    await childResult(`bigcommerce-order:${id}:${order.id}`);
+    await balanceOf(id, 'bo@example.com', 308);
+  });
+
+  test('the same created webhook delivered three times (same hash) writes one transaction', async () => {
+    const { id, account } = await installedMerchant();
+    sys.sandbox.delivery.copies = 3;
+    const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '50.0000', email: 'dup@example.com' });
+    await sys.sandbox.delivery.idle();
+    sys.sandbox.delivery.copies = 1;
+    const deliveries = sys.sandbox.delivery.log.filter((d) => d.scope === 'store/order/created' && d.status === 200);
+    const forOrder = deliveries.slice(-3);
+    expect(new Set(forOrder.map((d) => d.hash)).size).toBe(1);
+    await childResult(`bigcommerce-order:${id}:${order.id}`);
+    const contact = await balanceOf(id, 'dup@example.com', 50);
+    expect(await sys.transactions(id, contact.id)).toHaveLength(1);
+    const state = await sys.client.workflow.getHandle(`bigcommerce-merchant:${id}`).query('state');
+    expect(state).toMatchObject({ counters: { ordersStarted: 1, duplicateEvents: 2 } });
+  });
+
+  test('a guest order (customer_id 0) makes a contact with bigcommerceCustomerId null', async () => {
+    const { id, account } = await installedMerchant();
+    const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '10.0000', email: 'guest@example.com', customerId: 0 });
+    await childResult(`bigcommerce-order:${id}:${order.id}`);
+    expect(await balanceOf(id, 'guest@example.com', 10)).toMatchObject({ bigcommerceCustomerId: null });
+  });
+
+  test('an incomplete order credits nothing; once Awaiting Fulfillment it is credited once', async () => {
+    const { id, account } = await installedMerchant();
+    const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '77.0000', email: 'slow@example.com', statusId: 0 });
+    const handle = sys.client.workflow.getHandle(`bigcommerce-order:${id}:${order.id}`);
+    await waitFor(async () => (await handle.describe()).status.name === 'RUNNING', 30_000, 'order workflow running');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await sys.contact(id, 'slow@example.com')).toBeUndefined();
+    sys.sandbox.setOrderStatus(account.storeHash, order.id, 11);
+    expect(await handle.result()).toMatchObject({ outcome: 'credited', credit: { points: 77 } });
+    const contact = await balanceOf(id, 'slow@example.com', 77);
+    sys.sandbox.setOrderStatus(account.storeHash, order.id, 10);
+    await sys.sandbox.delivery.idle();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await sys.transactions(id, contact.id)).toHaveLength(1);
+  });
+
+  test('an incomplete order that is cancelled credits nothing', async () => {
+    const { id, account } = await installedMerchant();
+    const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '20.0000', email: 'gone@example.com', statusId: 0 });
+    const handle = sys.client.workflow.getHandle(`bigcommerce-order:${id}:${order.id}`);
+    await waitFor(async () => (await handle.describe()).status.name === 'RUNNING', 30_000, 'order workflow running');
+    // BigCommerce moves it 0 → 5 and signals statusUpdated; the order's workflow re-checks and stops.
+    sys.sandbox.setOrderStatus(account.storeHash, order.id, 5);
+    expect(await handle.result()).toEqual({ outcome: 'cancelled' });
+    expect(await sys.contact(id, 'gone@example.com')).toBeUndefined();
+  });
+
+  test('status changed to Refunded or Partially Refunded changes nothing', async () => {
+    const { id, account } = await installedMerchant();
+    const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '40.0000', email: 'status@example.com' });
+    await childResult(`bigcommerce-order:${id}:${order.id}`);
+    sys.sandbox.setOrderStatus(account.storeHash, order.id, 14);
+    sys.sandbox.setOrderStatus(account.storeHash, order.id, 4);
+    await sys.sandbox.delivery.idle();
+    await waitFor(async () => {
+      const s = await sys.client.workflow.getHandle(`bigcommerce-merchant:${id}`).query('state');
+      return (s as { counters: { statusUpdates: number } }).counters.statusUpdates === 2;
+    });
+    const contact = await balanceOf(id, 'status@example.com', 40);
+    expect(await sys.transactions(id, contact.id)).toHaveLength(1);
+  });
+});
+
+describe('refunds', () => {
+  async function creditedOrder(total: string, email: string) {
+    const { id, account } = await installedMerchant();
+    const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: total, email });
+    await childResult(`bigcommerce-order:${id}:${order.id}`);
+    return { id, account, order };
+  }
+
+  test('a 50% refund deducts half the points', async () => {
+    const { id, account, order } = await creditedOrder('100.0000', 'half@example.com');
+    const refund = sys.sandbox.createRefund(account.storeHash, order.id, 50);
+    expect(await childResult(`bigcommerce-refund:${id}:${refund.id}`)).toMatchObject({ outcome: 'deducted', points: -50 });
+    const contact = await balanceOf(id, 'half@example.com', 50);
+    const txs = await sys.transactions(id, contact.id);
+    expect(txs[0]).toMatchObject({ type: 'refund', refundId: refund.id, orderId: order.id, points: -50, amount: '50.0000' });
+  });
+
+  test('three partial refunds that add up to the total deduct exactly all points', async () => {
+    const { id, account, order } = await creditedOrder('100.0000', 'thirds@example.com');
+    // 33.33 + 33.33 + 33.34: each rounds, the last makes the sum exact.
+    const refunds = [33.33, 33.33, 33.34].map((a) => sys.sandbox.createRefund(account.storeHash, order.id, a));
+    const results = await Promise.all(refunds.map((r) => childResult(`bigcommerce-refund:${id}:${r.id}`)));
+    expect(results.map((r) => (r as { points: number }).points)).toEqual([-33, -34, -33]);
+    await balanceOf(id, 'thirds@example.com', 0);
+  });
+
+  test('a full refund deducts all the points', async () => {
+    const { id, account, order } = await creditedOrder('61.9900', 'full@example.com');
+    const refund = sys.sandbox.createRefund(account.storeHash, order.id, 61.99);
+    expect(await childResult(`bigcommerce-refund:${id}:${refund.id}`)).toMatchObject({ points: -61 });
+    await balanceOf(id, 'full@example.com', 0);
+  });
+
+  test('a refund whose order created event never arrived credits the order, then deducts', async () => {
+    const { id, account } = await installedMerchant();
+    const createdHook = sys.sandbox.hooks(account.storeHash).find((h) => h.scope === 'store/order/created')!;
+    sys.sandbox.deactivateHook(account.storeHash, createdHook.id); // the created event is lost
+    const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '80.0000', email: 'lost@example.com' });
+    const refund = sys.sandbox.createRefund(account.storeHash, order.id, 20);
+    expect(await childResult(`bigcommerce-refund:${id}:${refund.id}`)).toMatchObject({ outcome: 'deducted', points: -20 });
+    const contact = await balanceOf(id, 'lost@example.com', 60);
+    const txs = await sys.transactions(id, contact.id);
+    expect(txs.map((t) => [t.type, t.points]).sort()).toEqual([
+      ['order', 80],
+      ['refund', -20],
+    ]);
+  });
+
+  test('a refund of an order placed before the install deducts nothing', async () => {
+    const id = `pts-old-${Math.random().toString(36).slice(2, 7)}`;
+    const account = sys.newStore();
+    const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '30.0000', email: 'old@example.com', dateCreated: new Date(Date.now() - 86_400_000) });
+    await sys.installActive(id, account);
+    const refund = sys.sandbox.createRefund(account.storeHash, order.id, 30);
+    expect(await childResult(`bigcommerce-refund:${id}:${refund.id}`)).toEqual({ outcome: 'nothing_credited' });
+    expect(await sys.contact(id, 'old@example.com')).toBeUndefined();
+  });
+});
+
+describe('the webhook route', () => {
+  test('wrong secret → 401 and nothing happens; malformed body → 400; unknown merchant → 404; oversized → 413; other scopes → 200 ignored', async () => {
+    const { id, account } = await installedMerchant();
+    const secret = sys.sandbox.hooks(account.storeHash)[0]!.headers['X-Loyalty-Webhook-Secret']!;
+    const body = { scope: 'store/order/created', store_id: '1', data: { type: 'order', id: 999 }, hash: 'abc', created_at: 1, producer: `stores/${account.storeHash}` };
+    const post = (path: string, payload: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${sys.api}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: typeof payload === 'string' ? payload : JSON.stringify(payload) });
+
+    expect((await post(`/webhooks/bigcommerce/${id}`, body, { 'X-Loyalty-Webhook-Secret': 'wrong' })).status).toBe(401);
+    expect((await post(`/webhooks/bigcommerce/${id}`, body)).status).toBe(401);
+    expect((await post(`/webhooks/bigcommerce/${id}`, '{"scope":', { 'X-Loyalty-Webhook-Secret': secret })).status).toBe(400);
+    expect((await post(`/webhooks/bigcommerce/${id}`, { scope: 'store/order/created' }, { 'X-Loyalty-Webhook-Secret': secret })).status).toBe(400);
+    expect((await post(`/webhooks/bigcommerce/nobody-here`, body, { 'X-Loyalty-Webhook-Secret': secret })).status).toBe(404);
+    expect((await post(`/webhooks/bigcommerce/${id}`, { ...body, pad: 'x'.repeat(100_000) }, { 'X-Loyalty-Webhook-Secret': secret })).status).toBe(413);
+    const ignored = await post(`/webhooks/bigcommerce/${id}`, { ...body, scope: 'store/product/updated' }, { 'X-Loyalty-Webhook-Secret': secret });
+    expect(ignored.status).toBe(200);
+    expect(await ignored.json()).toMatchObject({ status: 'ignored' });
+    const bad = await post(`/webhooks/bigcommerce/${id}`, body, { 'X-Loyalty-Webhook-Secret': secret, 'webhook-id': 'x', 'webhook-timestamp': '1', 'webhook-signature': 'v1,bad' });
+    expect(bad.status).toBe(401);
+
+    const state = await sys.client.workflow.getHandle(`bigcommerce-merchant:${id}`).query('state');
+    expect(state).toMatchObject({ counters: { eventsReceived: 0 } });
+  });
+});
