@@ -1,4 +1,5 @@
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { logger } from '../logger';
 import { createActivities } from '../activities';
 import type { Store } from '../store';
 import { dataConverter } from '../temporal/codec';
@@ -15,8 +16,28 @@ export interface WorkerDeps {
   requestTimeoutMs?: number;
 }
 
+let runtimeInstalled = false;
+
+/** The SDK's own logs go to our structured logger, warnings and up (bundling chatter is INFO). */
+function installRuntimeLogging(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({
+      logger: new DefaultLogger('WARN', ({ level, message, meta }) => {
+        const fields = { sdk: true, ...(meta as object) };
+        if (level === 'ERROR') logger.error(fields, message);
+        else logger.warn(fields, message);
+      }),
+    });
+  } catch {
+    // Someone (a test harness) installed the runtime first: theirs stands.
+  }
+}
+
 /** The worker: every workflow and activity on one task queue, payloads encrypted. */
 export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; connection: NativeConnection }> {
+  installRuntimeLogging();
   const connection = await NativeConnection.connect({ address: deps.temporalAddress });
   const worker = await Worker.create({
     connection,

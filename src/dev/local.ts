@@ -1,0 +1,94 @@
+import type { Server } from 'node:http';
+import type { Client } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { closeServer, startApi } from '../api/server';
+import { type Config, loadConfig } from '../config';
+import { logger } from '../logger';
+import { openStore, type Store } from '../store';
+import { connectClient } from '../temporal/client';
+import { createWorker } from '../worker/worker';
+import { startEmbedded } from './embedded';
+
+export interface LocalSystem {
+  config: Config;
+  client: Client;
+  store: Store;
+  apiUrl: string;
+  uiUrl?: string;
+  stop(): Promise<void>;
+}
+
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+/**
+ * `npm start`: embedded servers (unless the environment names running ones),
+ * then the API and the worker in this process. `stop()` ends all of it.
+ */
+export async function startLocal(env: NodeJS.ProcessEnv = process.env): Promise<LocalSystem> {
+  const pre = loadConfig(env); // validates early, before anything starts
+  const embedded = await startEmbedded({
+    dataDir: pre.DATA_DIR,
+    namespace: pre.TEMPORAL_NAMESPACE,
+    codecEndpoint: `http://${pre.HOST}:${pre.PORT}/codec`,
+    say,
+  });
+  let store: Store | undefined;
+  let client: Client | undefined;
+  let server: Server | undefined;
+  let worker: { worker: Worker; run: Promise<void>; close: () => Promise<void> } | undefined;
+  const stop = async () => {
+    if (server) await closeServer(server);
+    if (worker) {
+      try {
+        worker.worker.shutdown();
+      } catch {
+        // already shutting down (the SDK reacts to SIGINT itself)
+      }
+      await worker.run.catch(() => undefined);
+      await worker.close();
+    }
+    await client?.connection.close();
+    await store?.close();
+    await embedded.stop();
+  };
+  try {
+    const config = loadConfig({ ...env, TEMPORAL_ADDRESS: embedded.temporalAddress, MONGODB_URI: embedded.mongoUri });
+    store = await openStore(config.MONGODB_URI, config.ENCRYPTION_KEY);
+    client = await connectClient(config);
+    const w = await createWorker({
+      temporalAddress: config.TEMPORAL_ADDRESS,
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      encryptionKey: config.ENCRYPTION_KEY,
+      publicBaseUrl: config.PUBLIC_BASE_URL,
+      store,
+    });
+    worker = { worker: w.worker, run: w.worker.run(), close: () => w.connection.close() };
+    void worker.run.catch((err) => logger.error({ err }, 'worker stopped with an error'));
+    const uiOrigins = embedded.uiUrl ? [embedded.uiUrl, embedded.uiUrl.replace('127.0.0.1', 'localhost')] : [];
+    server = await startApi({ config, client, store, logger, uiOrigins });
+    return { config, client, store, apiUrl: `http://${config.HOST}:${config.PORT}`, uiUrl: embedded.uiUrl, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Stops `system` on SIGINT/SIGTERM, then exits. */
+export function stopOnSignals(stop: () => Promise<void>): void {
+  let stopping = false;
+  const onSignal = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`\n${signal}: stopping…`);
+    stop().then(
+      () => process.exit(0),
+      (err) => {
+        say(`stopping failed: ${(err as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}

@@ -1,0 +1,31 @@
+import { ConfigError, loadConfig } from '../config';
+import { startEmbedded } from './embedded';
+import { stopOnSignals } from './local';
+
+/** `npm run services`: only the embedded Temporal dev server and store, in the foreground. */
+async function main() {
+  const config = loadConfig();
+  const embedded = await startEmbedded({
+    dataDir: config.DATA_DIR,
+    namespace: config.TEMPORAL_NAMESPACE,
+    codecEndpoint: `http://${config.HOST}:${config.PORT}/codec`,
+    say: (l) => process.stderr.write(`${l}\n`),
+  });
+  stopOnSignals(embedded.stop);
+  process.stdout.write(
+    [
+      '',
+      `Temporal     ${embedded.temporalAddress}`,
+      `Temporal UI  ${embedded.uiUrl ?? '(external)'}`,
+      `Store        ${embedded.mongoUri}`,
+      '',
+      'Now `npm run api` and `npm run worker` in other terminals. Ctrl-C stops the servers.',
+      '',
+    ].join('\n'),
+  );
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err instanceof ConfigError ? err.message : (err as Error).stack ?? err}\n`);
+  process.exit(1);
+});
