@@ -1,0 +1,91 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { temporal } from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
+import { dataConverter } from '../../src/temporal/codec';
+import { startSystem, waitFor } from '../helpers/system';
+
+/**
+ * Determinism guard: histories recorded from real runs (install, orders, an
+ * incomplete order woken by its status change, refunds, a refund whose order
+ * event was lost, uninstall) must replay against the current workflow code.
+ * A change that would break running workflows fails here.
+ * `RECORD_HISTORIES=1 npx jest test/integration/replay.test.ts` records them anew.
+ */
+const dir = path.resolve(__dirname, '..', 'fixtures', 'histories');
+
+interface Fixture {
+  workflowId: string;
+  /** The throwaway key of the recording run (its payloads are encrypted; sandbox credentials only). */
+  encryptionKey: string;
+  /** temporal.api.history.v1.History, protobuf bytes in base64. */
+  history: string;
+}
+
+if (process.env.RECORD_HISTORIES === '1') {
+  test('record histories', async () => {
+    const sys = await startSystem();
+    try {
+      const id = 'replay-fixture';
+      const account = sys.newStore();
+      await sys.installActive(id, account);
+      const paid = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '100.0000', email: 'a@example.com', customerId: 7 });
+      const incomplete = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '20.0000', email: 'b@example.com', statusId: 0 });
+      const wait = async (wfId: string) => {
+        const h = sys.client.workflow.getHandle(wfId);
+        await waitFor(() => h.describe().then(() => true));
+        return h;
+      };
+      await (await wait(`bigcommerce-order:${id}:${paid.id}`)).result();
+      const inc = await wait(`bigcommerce-order:${id}:${incomplete.id}`);
+      sys.sandbox.setOrderStatus(account.storeHash, incomplete.id, 11);
+      await inc.result();
+      const r1 = sys.sandbox.createRefund(account.storeHash, paid.id, 25);
+      await (await wait(`bigcommerce-refund:${id}:${r1.id}`)).result();
+      const created = sys.sandbox.hooks(account.storeHash).find((h) => h.scope === 'store/order/created')!;
+      sys.sandbox.deactivateHook(account.storeHash, created.id);
+      const lost = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '40.0000', email: 'c@example.com' });
+      const r2 = sys.sandbox.createRefund(account.storeHash, lost.id, 40);
+      await (await wait(`bigcommerce-refund:${id}:${r2.id}`)).result();
+      await sys.request('DELETE', `/api/merchants/${id}/bigcommerce`);
+      await sys.client.workflow.getHandle(`bigcommerce-merchant:${id}`).result();
+
+      for (const wfId of [
+        `bigcommerce-merchant:${id}`,
+        `bigcommerce-order:${id}:${paid.id}`,
+        `bigcommerce-order:${id}:${incomplete.id}`,
+        `bigcommerce-refund:${id}:${r1.id}`,
+        `bigcommerce-refund:${id}:${r2.id}`,
+      ]) {
+        const history = await sys.client.workflow.getHandle(wfId).fetchHistory();
+        const fixture: Fixture = { workflowId: wfId, encryptionKey: sys.config.ENCRYPTION_KEY, history: Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('base64') };
+        writeFileSync(path.join(dir, `${wfId.split(':')[0]}-${wfId.split(':').slice(2).join('-') || 'merchant'}.json`), JSON.stringify(fixture, null, 1) + '\n');
+      }
+    } finally {
+      await sys.stop();
+    }
+  });
+} else {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+
+  test('there are recorded histories for each workflow type', () => {
+    const types = new Set(files.map((f) => f.split('-').slice(0, 2).join('-')));
+    expect([...types].sort()).toEqual(['bigcommerce-merchant', 'bigcommerce-order', 'bigcommerce-refund']);
+  });
+
+  test.each(files)('%s replays against the current workflow code', async (file) => {
+    const fixture = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Fixture;
+    const history = temporal.api.history.v1.History.decode(Buffer.from(fixture.history, 'base64'));
+    expect(history.events?.length).toBeGreaterThan(5);
+    const results = Worker.runReplayHistories(
+      { workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! }, dataConverter: dataConverter(fixture.encryptionKey), replayName: file },
+      [{ workflowId: fixture.workflowId, history }],
+    );
+    let replayed = 0;
+    for await (const result of results) {
+      expect(result.error).toBeUndefined();
+      replayed++;
+    }
+    expect(replayed).toBe(1);
+  });
+}
