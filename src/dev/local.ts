@@ -55,14 +55,7 @@ export async function startLocal(env: NodeJS.ProcessEnv = process.env): Promise<
     const config = loadConfig({ ...env, TEMPORAL_ADDRESS: embedded.temporalAddress, MONGODB_URI: embedded.mongoUri });
     store = await openStore(config.MONGODB_URI, config.ENCRYPTION_KEY);
     client = await connectClient(config);
-    const w = await createWorker({
-      temporalAddress: config.TEMPORAL_ADDRESS,
-      namespace: config.TEMPORAL_NAMESPACE,
-      taskQueue: config.TEMPORAL_TASK_QUEUE,
-      encryptionKey: config.ENCRYPTION_KEY,
-      publicBaseUrl: config.PUBLIC_BASE_URL,
-      store,
-    });
+    const w = await createWorker({ config, store });
     worker = { worker: w.worker, run: w.worker.run(), close: () => w.connection.close() };
     void worker.run.catch((err) => logger.error({ err }, 'worker stopped with an error'));
     const uiOrigins = embedded.uiUrl ? [embedded.uiUrl, embedded.uiUrl.replace('127.0.0.1', 'localhost')] : [];

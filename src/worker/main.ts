@@ -7,14 +7,7 @@ import { createWorker } from './worker';
 async function main() {
   const config = configOrExit();
   const store = await openStore(config.MONGODB_URI, config.ENCRYPTION_KEY);
-  const { worker, connection } = await createWorker({
-    temporalAddress: config.TEMPORAL_ADDRESS,
-    namespace: config.TEMPORAL_NAMESPACE,
-    taskQueue: config.TEMPORAL_TASK_QUEUE,
-    encryptionKey: config.ENCRYPTION_KEY,
-    publicBaseUrl: config.PUBLIC_BASE_URL,
-    store,
-  });
+  const { worker, connection } = await createWorker({ config, store });
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, temporal: config.TEMPORAL_ADDRESS }, 'worker polling');
   // The SDK's runtime turns SIGINT/SIGTERM into a graceful shutdown: run() returns once in-flight tasks finish.
   await worker.run();

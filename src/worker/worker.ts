@@ -1,15 +1,12 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { logger } from '../logger';
 import { createActivities } from '../activities';
+import type { Config } from '../config';
 import type { Store } from '../store';
 import { dataConverter } from '../temporal/codec';
 
 export interface WorkerDeps {
-  temporalAddress: string;
-  namespace: string;
-  taskQueue: string;
-  encryptionKey: string;
-  publicBaseUrl: string;
+  config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'ENCRYPTION_KEY' | 'PUBLIC_BASE_URL'>;
   store: Store;
   /** Prebuilt workflow bundle (tests bundle once); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
@@ -38,14 +35,15 @@ function installRuntimeLogging(): void {
 /** The worker: every workflow and activity on one task queue, payloads encrypted. */
 export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; connection: NativeConnection }> {
   installRuntimeLogging();
-  const connection = await NativeConnection.connect({ address: deps.temporalAddress });
+  const { config } = deps;
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const worker = await Worker.create({
     connection,
-    namespace: deps.namespace,
-    taskQueue: deps.taskQueue,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities({ store: deps.store, publicBaseUrl: deps.publicBaseUrl, requestTimeoutMs: deps.requestTimeoutMs }),
-    dataConverter: dataConverter(deps.encryptionKey),
+    activities: createActivities({ store: deps.store, publicBaseUrl: config.PUBLIC_BASE_URL, requestTimeoutMs: deps.requestTimeoutMs }),
+    dataConverter: dataConverter(config.ENCRYPTION_KEY),
   });
   return { worker, connection };
 }

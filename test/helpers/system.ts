@@ -64,11 +64,7 @@ export async function startSystem(opts: SystemOptions = {}) {
   let worker: { worker: Worker; run: Promise<void>; close: () => Promise<void> } | undefined;
   async function startWorker() {
     const w = await createWorker({
-      temporalAddress: config.TEMPORAL_ADDRESS,
-      namespace: config.TEMPORAL_NAMESPACE,
-      taskQueue: config.TEMPORAL_TASK_QUEUE,
-      encryptionKey: config.ENCRYPTION_KEY,
-      publicBaseUrl: config.PUBLIC_BASE_URL,
+      config,
       store,
       workflowBundle: { codePath: required('TEST_WORKFLOW_BUNDLE') },
       requestTimeoutMs: 5_000,
