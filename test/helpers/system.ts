@@ -155,10 +155,11 @@ export async function startSystem(opts: SystemOptions = {}) {
       }
       return { raw, decoded, count };
     },
+    /** In dependency order: no more deliveries, then no request in flight, then no worker, then the connections. */
     async stop() {
-      await stopWorker();
-      await closeServer(server);
       await sandbox.close();
+      await closeServer(server);
+      await stopWorker();
       await client.connection.close();
       await store.connection.dropDatabase().catch(() => undefined);
       await store.close();

@@ -28,6 +28,7 @@ const WebhookBody = z.looseObject({
 type WebhookBody = z.infer<typeof WebhookBody>;
 
 export const WEBHOOK_BODY_LIMIT = '64kb';
+const SIGNAL_DEADLINE_MS = 5_000;
 
 /** The event the merchant workflow acts on, or null for a scope it does not act on. */
 export function toEvent(body: WebhookBody): WebhookEvent | null | { error: string } {
@@ -102,11 +103,18 @@ export function webhooksRouter({ client, store, logger }: { client: Client; stor
     if ('error' in event) throw new HttpError(400, 'validation_failed', event.error);
 
     try {
-      await client.workflow.getHandle(merchantWorkflowId(merchantId)).signal(webhookEventSignal, event);
+      // Bounded: BigCommerce wants an answer at once; if Temporal cannot take the
+      // signal in time, a 503 makes BigCommerce deliver the event again later.
+      await client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () =>
+        client.workflow.getHandle(merchantWorkflowId(merchantId)).signal(webhookEventSignal, event),
+      );
     } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
-      logger.error({ merchantId, scope: event.scope }, 'webhook for an installed merchant whose workflow is not running');
-      throw new HttpError(503, 'not_running', 'the merchant workflow is not running; BigCommerce will retry');
+      if (err instanceof WorkflowNotFoundError) {
+        logger.error({ merchantId, scope: event.scope }, 'webhook for an installed merchant whose workflow is not running');
+        throw new HttpError(503, 'not_running', 'the merchant workflow is not running; BigCommerce will retry');
+      }
+      logger.error({ err, merchantId, scope: event.scope }, 'could not hand the webhook to Temporal');
+      throw new HttpError(503, 'temporal_unavailable', 'the event could not be recorded now; BigCommerce will retry');
     }
     logger.debug({ merchantId, scope: event.scope, orderId: event.orderId, hash: event.hash }, 'webhook accepted');
     res.json({ status: 'accepted' });
