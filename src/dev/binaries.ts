@@ -84,8 +84,8 @@ interface GoInstall {
 }
 
 async function goInstall({ what, args, cwd, binary, target, say, variable }: GoInstall): Promise<void> {
-  if (spawnSync('go', ['version'], { stdio: 'ignore' }).status !== 0) {
-    throw new MissingToolError(
+  const missingGo = () =>
+    new MissingToolError(
       [
         `Cannot build ${what}: Go is not installed (needed once, to build the embedded server).`,
         'Any of these fixes it:',
@@ -94,7 +94,7 @@ async function goInstall({ what, args, cwd, binary, target, say, variable }: GoI
         `  - point ${variable} at a server that is already running.`,
       ].join('\n'),
     );
-  }
+  if (spawnSync('go', ['version'], { stdio: 'ignore', env: process.env }).status !== 0) throw missingGo();
   mkdirSync(path.dirname(target), { recursive: true });
   // Build into a private directory, then rename: a half-built binary is never visible.
   const gobin = mkdtempSync(path.join(path.dirname(target), '.build-'));
@@ -107,7 +107,7 @@ async function goInstall({ what, args, cwd, binary, target, say, variable }: GoI
       const child = spawn('go', args, { cwd, env: { ...process.env, GOBIN: gobin, CGO_ENABLED: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout.on('data', (d: Buffer) => output.push(d.toString()));
       child.stderr.on('data', (d: Buffer) => output.push(d.toString()));
-      child.on('error', reject);
+      child.on('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ENOENT' ? missingGo() : err));
       child.on('close', resolve);
     });
     if (code !== 0) throw new Error(`go ${args.join(' ')} failed (exit ${code}):\n${output.join('').slice(-4000)}`);

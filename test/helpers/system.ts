@@ -142,12 +142,13 @@ export async function startSystem(opts: SystemOptions = {}) {
       const res = await request('GET', `/api/merchants/${merchantId}/contacts/${contactId}/transactions?limit=200`);
       return res.body.transactions as Array<{ id: string; type: string; orderId: number; refundId: number | null; amount: string; points: number }>;
     },
-    /** Every workflow history of the merchant as text, raw and with payloads decrypted. */
-    async histories(merchantId: string): Promise<{ raw: string; decoded: string; count: number }> {
+    /** Every workflow history of this system's task queue (or of one merchant) as text, raw and with payloads decrypted. */
+    async histories(merchantId?: string): Promise<{ raw: string; decoded: string; count: number }> {
       let raw = '';
       let decoded = '';
       let count = 0;
-      for await (const wf of client.workflow.list({ query: `MerchantId = "${merchantId}"` })) {
+      const query = merchantId ? `MerchantId = "${merchantId}"` : `TaskQueue = "${config.TEMPORAL_TASK_QUEUE}"`;
+      for await (const wf of client.workflow.list({ query })) {
         const history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
         raw += historyText(history);
         decoded += JSON.stringify(await decodePayloads(history, codec));

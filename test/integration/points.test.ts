@@ -175,6 +175,38 @@ describe('refunds', () => {
   });
 });
 
+describe('read routes', () => {
+  test('contacts match the email case-insensitively; transactions come newest first, page by page with a cursor', async () => {
+    const { id, account } = await installedMerchant();
+    const orders = [];
+    for (let i = 1; i <= 5; i++) {
+      const o = sys.sandbox.createOrder(account.storeHash, { totalIncTax: `${i}.0000`, email: 'Pager@Example.com' });
+      orders.push(o);
+      await childResult(`bigcommerce-order:${id}:${o.id}`); // one at a time: distinct write times
+    }
+    const contact = await balanceOf(id, 'PAGER@example.COM', 15);
+    const seen: number[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const q: string = cursor ? `&cursor=${cursor}` : '';
+      const res = await sys.request('GET', `/api/merchants/${id}/contacts/${contact.id}/transactions?limit=2${q}`);
+      expect(res.status).toBe(200);
+      expect(res.body.transactions.length).toBeLessThanOrEqual(2);
+      seen.push(...res.body.transactions.map((t: { orderId: number }) => t.orderId));
+      cursor = res.body.nextCursor;
+      pages++;
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect(seen).toEqual(orders.map((o) => o.id).reverse());
+    expect((await sys.request('GET', `/api/merchants/${id}/contacts/${contact.id}/transactions?cursor=garbage`)).status).toBe(400);
+    expect((await sys.request('GET', `/api/merchants/${id}/contacts/${contact.id}/transactions?limit=0`)).status).toBe(400);
+    expect((await sys.request('GET', `/api/merchants/${id}/contacts/ffffffffffffffffffffffff/transactions`)).status).toBe(404);
+    expect((await sys.request('GET', `/api/merchants/${id}/contacts`)).status).toBe(400);
+    expect((await sys.request('GET', `/api/merchants/nobody/contacts?email=a@b.c`)).status).toBe(404);
+  });
+});
+
 describe('the webhook route', () => {
   test('wrong secret → 401 and nothing happens; malformed body → 400; unknown merchant → 404; oversized → 413; other scopes → 200 ignored', async () => {
     const { id, account } = await installedMerchant();

@@ -1,0 +1,99 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { closeServer, startApi } from '../../src/api/server';
+import { loadConfig } from '../../src/config';
+import { MissingToolError, resolveTemporalBinary } from '../../src/dev/binaries';
+import { freePort, startStore, waitForPort } from '../../src/dev/servers';
+import { logger } from '../../src/logger';
+import { openStore } from '../../src/store';
+import { ensureSearchAttributes } from '../../src/temporal/search-attributes';
+
+const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'bc-servers-'));
+
+test('search attributes are registered on a persisted dev-server database that was created without them, once', async () => {
+  const bin = await resolveTemporalBinary();
+  const port = await freePort();
+  const dbFile = path.join(tmp(), 'temporal.db');
+  // A dev server whose database predates the attributes: no --search-attribute flags.
+  const child = spawn(bin, ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port), '--db-filename', dbFile, '--log-level', 'error'], { stdio: 'ignore' });
+  try {
+    await waitForPort(port, '127.0.0.1', 30_000, child);
+    const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
+    try {
+      const list = async () => Object.keys((await connection.operatorService.listSearchAttributes({ namespace: 'default' })).customAttributes ?? {});
+      let added: string[] = [];
+      for (let i = 0; i < 50; i++) {
+        try {
+          added = await ensureSearchAttributes(connection, 'default');
+          break;
+        } catch {
+          await new Promise((r) => setTimeout(r, 200)); // namespace still being created
+        }
+      }
+      expect(added.sort()).toEqual(['BigCommerceOrderId', 'MerchantId', 'StoreHash']);
+      expect(await list()).toEqual(expect.arrayContaining(['BigCommerceOrderId', 'MerchantId', 'StoreHash']));
+      expect(await ensureSearchAttributes(connection, 'default')).toEqual([]); // idempotent
+    } finally {
+      await connection.close();
+    }
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+test('/readyz answers 503 naming the store while the store is down, 200 when both are up', async () => {
+  const storePort = await freePort();
+  const store = await startStore({ port: storePort, dataDir: tmp() });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: String(await freePort()),
+    TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
+    MONGODB_URI: store.uri,
+    DASHBOARD_API_KEY: 'readyz-test-key-0123456789',
+    ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+    DATA_DIR: tmp(),
+  });
+  const db = await openStore(config.MONGODB_URI, config.ENCRYPTION_KEY);
+  const client = new Client({ connection: await Connection.connect({ address: config.TEMPORAL_ADDRESS }) });
+  const server = await startApi({ config, client, store: db, logger });
+  const url = `http://127.0.0.1:${config.PORT}/readyz`;
+  try {
+    const up = await fetch(url);
+    expect(up.status).toBe(200);
+    expect(await up.json()).toEqual({ status: 'ready', checks: { temporal: 'ok', store: 'ok' } });
+
+    await store.stop();
+    const down = await fetch(url);
+    expect(down.status).toBe(503);
+    const body = (await down.json()) as { error: { code: string; message: string; details: Record<string, string> } };
+    expect(body.error.code).toBe('not_ready');
+    expect(body.error.message).toMatch(/store/);
+    expect(body.error.message).not.toMatch(/temporal/);
+    expect(body.error.details.temporal).toBe('ok');
+  } finally {
+    await closeServer(server);
+    await client.connection.close();
+    await db.close().catch(() => undefined);
+    await store.stop();
+  }
+});
+
+test('without Go, a missing binary ends with a message naming the ways out', async () => {
+  const saved = { PATH: process.env.PATH, cache: process.env.BIGCOMMERCE_LOYALTY_CACHE };
+  process.env.PATH = tmp(); // no go, no temporal
+  process.env.BIGCOMMERCE_LOYALTY_CACHE = tmp(); // nothing built
+  try {
+    const err = await resolveTemporalBinary(() => undefined).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MissingToolError);
+    expect((err as Error).message).toMatch(/Go is not installed/);
+    expect((err as Error).message).toMatch(/docker compose up/);
+    expect((err as Error).message).toMatch(/TEMPORAL_ADDRESS/);
+  } finally {
+    process.env.PATH = saved.PATH;
+    if (saved.cache === undefined) delete process.env.BIGCOMMERCE_LOYALTY_CACHE;
+    else process.env.BIGCOMMERCE_LOYALTY_CACHE = saved.cache;
+  }
+});
