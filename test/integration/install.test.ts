@@ -160,8 +160,8 @@ describe('secrets', () => {
     expect(count).toBe(created.length);
     expect(secrets.size).toBeGreaterThanOrEqual(30);
     expect(decoded).toContain('verifyScopes'); // the decoded text is real
-    expect(decoded).toContain('"merchantId"'); // payloads were decrypted (plaintext JSON shows)
-    expect(raw).not.toContain('"merchantId"'); // …and were encrypted in the history
+    expect(decoded).toContain('missingScopes'); // payloads were decrypted (an activity result's field shows)
+    expect(raw).not.toContain('missingScopes'); // …and were encrypted in the history
     for (const secret of secrets) {
       expect(raw.includes(secret)).toBe(false);
       expect(decoded.includes(secret)).toBe(false);
