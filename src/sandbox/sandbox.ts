@@ -12,6 +12,7 @@ import {
   newAccount,
   newStore,
   type NewOrder,
+  type RequestRecord,
   OAUTH_SCOPE,
   rfc2822,
   type SandboxOrder,
@@ -210,13 +211,7 @@ export class Sandbox {
   /** Auth, rate limiting, injected faults and latency, and the request log: what every API call goes through. */
   private async gate(req: Request, res: Response, next: NextFunction): Promise<void> {
     const store = this.stores.get(String(req.params.hash));
-    const record = { at: Date.now(), method: req.method, path: req.originalUrl.replace(/^\/stores\/[^/]+/, ''), status: 0 } as {
-      at: number;
-      method: string;
-      path: string;
-      status: number;
-      retryAt?: number;
-    };
+    const record: RequestRecord = { at: Date.now(), method: req.method, path: req.originalUrl.replace(/^\/stores\/[^/]+/, ''), status: 0 };
     res.on('finish', () => (record.status = res.statusCode));
     if (!store) return void res.status(404).json({ status: 404, title: 'Store not found', type: 'https://developer.bigcommerce.com/api-docs/getting-started/api-status-codes' });
     store.requests.push(record);

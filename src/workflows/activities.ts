@@ -27,7 +27,8 @@ export const bigcommerce = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 hour', nonRetryableErrorTypes: PERMANENT },
 });
 
-export const ledger = proxyActivities<Activities>({
+/** Activities on our own store (ledger, merchant records): retried until the store answers. */
+export const store = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: PERMANENT },
 });

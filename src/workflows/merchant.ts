@@ -13,7 +13,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { StatusUpdate } from '../merchants/repository';
 import { BigCommerceOrderIdKey, MerchantIdKey, StoreHashKey } from '../temporal/search-attribute-keys';
-import { describeFailure, install as installActivities, ledger } from './activities';
+import { describeFailure, install as installActivities, store } from './activities';
 import {
   type InstallRequested,
   installRequestedSignal,
@@ -108,7 +108,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
       update = { status: 'failed', missingScopes: [], lastError: describeFailure(err) };
     }
     status = update.status;
-    await ledger.recordMerchantStatus.executeWithOptions({ summary: `record status ${update.status}` }, [{ merchantId, generation: req.generation, update }]);
+    await store.recordMerchantStatus.executeWithOptions({ summary: `record status ${update.status}` }, [{ merchantId, generation: req.generation, update }]);
   }
 
   /** Starts a child once; an id already started means a duplicate event. Answers whether it started. */
@@ -188,7 +188,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
       } catch (err) {
         lastError = `uninstalled, but the webhooks could not be deleted: ${describeFailure(err)}`;
       }
-      await ledger.markUninstalled({ merchantId, lastError });
+      await store.markUninstalled({ merchantId, lastError });
       return { status, counters };
     }
     if (overHistoryLimit()) {

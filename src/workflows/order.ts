@@ -1,5 +1,5 @@
 import { condition, setHandler } from '@temporalio/workflow';
-import { bigcommerce, ledger } from './activities';
+import { bigcommerce, store } from './activities';
 import { OrderStatus, orderStatusChangedSignal, type OrderResult, type OrderSnapshot, type OrderWorkflowInput } from './messages';
 
 const FIRST_RECHECK_MS = 60_000;
@@ -35,5 +35,5 @@ export async function orderWorkflow({ merchantId, orderId }: OrderWorkflowInput)
   }
   if (!order) return { outcome: 'not_found' };
   if (order.statusId === OrderStatus.Cancelled || order.statusId === OrderStatus.Declined) return { outcome: 'cancelled' };
-  return ledger.creditOrder.executeWithOptions({ summary: `credit order ${orderId} (${order.totalIncTax} ${order.currency})` }, [{ merchantId, order }]);
+  return store.creditOrder.executeWithOptions({ summary: `credit order ${orderId} (${order.totalIncTax} ${order.currency})` }, [{ merchantId, order }]);
 }

@@ -1,5 +1,5 @@
 import { refundPoints } from '../ledger/points';
-import { bigcommerce, ledger } from './activities';
+import { bigcommerce, store } from './activities';
 import { OrderStatus, type OrderCredit, type RefundResult, type RefundWorkflowInput } from './messages';
 
 /**
@@ -11,13 +11,13 @@ export async function refundWorkflow({ merchantId, orderId, refundId, installedA
   const refunds = await bigcommerce.fetchRefunds.executeWithOptions({ summary: `fetch refunds of order ${orderId}` }, [
     { merchantId, orderId, refundId },
   ]);
-  const credit = (await ledger.orderCredit({ merchantId, orderId })) ?? (await creditMissedOrder(merchantId, orderId, installedAt));
+  const credit = (await store.orderCredit({ merchantId, orderId })) ?? (await creditMissedOrder(merchantId, orderId, installedAt));
   if (!credit || credit.points <= 0) return { outcome: 'nothing_credited' };
 
   const points = refundPoints(credit.points, credit.totalIncTax, refunds, refundId);
   if (points === 0) return { outcome: 'zero_points' };
   const refund = refunds.find((r) => r.id === refundId)!;
-  return ledger.deductRefund.executeWithOptions({ summary: `deduct ${-points} points for refund ${refundId}` }, [
+  return store.deductRefund.executeWithOptions({ summary: `deduct ${-points} points for refund ${refundId}` }, [
     { merchantId, orderId, refundId, amount: refund.amount, points, credit },
   ]);
 }
@@ -33,6 +33,6 @@ async function creditMissedOrder(merchantId: string, orderId: number, installedA
   if (!order || order.placedAt < Math.floor(installedAt / 1000) * 1000) return null;
   const unplaced: number[] = [OrderStatus.Incomplete, OrderStatus.Cancelled, OrderStatus.Declined];
   if (unplaced.includes(order.statusId)) return null;
-  const result = await ledger.creditOrder.executeWithOptions({ summary: `credit order ${orderId} before its refund` }, [{ merchantId, order }]);
+  const result = await store.creditOrder.executeWithOptions({ summary: `credit order ${orderId} before its refund` }, [{ merchantId, order }]);
   return 'credit' in result ? result.credit : null;
 }
