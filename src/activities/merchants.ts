@@ -8,8 +8,9 @@ export function createMerchantActivities({ store }: { store: Store }) {
       return store.merchants.recordStatus(merchantId, generation, update);
     },
 
-    async markUninstalled({ merchantId, lastError }: { merchantId: string; lastError?: string }): Promise<void> {
-      await store.merchants.markUninstalled(merchantId, lastError ?? null);
+    /** Fenced like recordMerchantStatus: a re-install saved meanwhile wins. */
+    async markUninstalled({ merchantId, generation, lastError }: { merchantId: string; generation: number; lastError?: string }): Promise<boolean> {
+      return store.merchants.markUninstalled(merchantId, lastError ?? null, generation);
     },
   };
 }

@@ -156,9 +156,14 @@ export class MerchantRepository {
     return res.matchedCount === 1;
   }
 
-  /** Uninstall is final whatever the generation. */
-  async markUninstalled(merchantId: string, lastError: string | null = null): Promise<void> {
-    await this.Merchant.updateOne({ _id: merchantId }, { $set: { status: 'uninstalled', webhooks: [], lastError, updatedAt: new Date() } });
+  /**
+   * Records the uninstall; with a generation, only if no re-install has been
+   * saved since (that re-install's `installing` must not be overwritten).
+   */
+  async markUninstalled(merchantId: string, lastError: string | null = null, generation?: number): Promise<boolean> {
+    const filter = generation === undefined ? { _id: merchantId } : { _id: merchantId, installGeneration: generation };
+    const res = await this.Merchant.updateOne(filter, { $set: { status: 'uninstalled', webhooks: [], lastError, updatedAt: new Date() } });
+    return res.matchedCount === 1;
   }
 
   /** Lean reads give a BSON Binary, whose bytes are in `.buffer`. */

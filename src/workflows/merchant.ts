@@ -181,14 +181,21 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
     await condition(() => uninstallRequested || overHistoryLimit() || events.length > 0 || (pendingInstall !== null && !installing));
     if (uninstallRequested) {
       await installing;
-      status = 'uninstalled';
       let lastError: string | undefined;
       try {
         await installActivities.deleteWebhooks.executeWithOptions({ summary: 'delete the webhooks this integration registered' }, [{ merchantId }]);
       } catch (err) {
         lastError = `uninstalled, but the webhooks could not be deleted: ${describeFailure(err)}`;
       }
-      await store.markUninstalled({ merchantId, lastError });
+      uninstallRequested = false;
+      // A re-install that came in meanwhile is served by this same workflow: go round again.
+      if (pendingInstall !== null) continue;
+      const recorded = await store.markUninstalled({ merchantId, generation, lastError });
+      // Not recorded: a re-install was saved since; its signal is on the way (the API saves, then signals).
+      // (Strictly false: runs recorded before this fence got no answer here and must replay unchanged.)
+      if (recorded === false) await condition(() => pendingInstall !== null, '1 minute');
+      if (pendingInstall !== null) continue;
+      status = 'uninstalled';
       return { status, counters };
     }
     if (overHistoryLimit()) {

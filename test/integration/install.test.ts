@@ -209,3 +209,28 @@ describe('bad input', () => {
     expect(res.body.error.code).toBe('not_found');
   });
 });
+
+describe('uninstall racing a re-install', () => {
+  test('a re-install sent right after an uninstall ends active, served by the same workflow', async () => {
+    const id = `race-${Math.random().toString(36).slice(2, 8)}`;
+    created.push(id);
+    const account = sys.newStore();
+    const first = await sys.install(id, account);
+    await sys.installActive(id, account);
+    // Slow BigCommerce down so the uninstall is still deleting hooks when the re-install lands.
+    sys.sandbox.setLatency(account.storeHash, 300);
+    expect((await sys.request('DELETE', `/api/merchants/${id}/bigcommerce`)).status).toBe(202);
+    const again = await sys.install(id, account);
+    expect(again.status).toBe(202);
+    expect(again.body.runId).toBe(first.body.runId);
+    const state = await waitFor(async () => {
+      const s = await sys.state(id);
+      return s.body.status === 'active' ? s.body : undefined;
+    }, 30_000, 'active again');
+    sys.sandbox.setLatency(account.storeHash, 0);
+    expect(state.webhooks).toHaveLength(3);
+    expect(sys.sandbox.hooks(account.storeHash).filter((h) => h.is_active)).toHaveLength(3);
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await sys.state(id)).body.status).toBe('active'); // and it stays so
+  });
+});
