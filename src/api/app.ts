@@ -36,7 +36,10 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(healthRouter(deps));
   // Webhooks parse their own raw body (signatures are over the exact bytes).
   app.use(webhooksRouter(deps));
-  if (config.NODE_ENV !== 'production') app.use(codecRouter({ encryptionKey: config.ENCRYPTION_KEY, uiOrigins: deps.uiOrigins ?? [] }));
+  if (config.NODE_ENV !== 'production') {
+    const uiOrigins = deps.uiOrigins ?? ['http://127.0.0.1:8233', 'http://localhost:8233'];
+    app.use(codecRouter({ encryptionKey: config.ENCRYPTION_KEY, uiOrigins }));
+  }
   app.use('/api', requireDashboardKey(config.DASHBOARD_API_KEY));
   app.use('/api', express.json({ limit: '100kb' }));
   app.use(merchantsRouter(deps));
