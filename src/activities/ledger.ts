@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Types } from 'mongoose';
 import { normalizeEmail, orderTransactionId, refundTransactionId } from '../ledger/ledger';
 import { orderPoints } from '../ledger/points';
+import { logger } from '../logger';
 import type { Store } from '../store';
 import type { CreditResult, OrderCredit, OrderSnapshot, RefundResult } from '../workflows/messages';
 import { FailureType } from './failures';
@@ -32,7 +33,9 @@ export function createLedgerActivities({ store }: { store: Store }) {
         currency: order.currency,
         points,
       });
-      return { outcome: created ? 'credited' : 'already_credited', credit: toCredit(transaction) };
+      const outcome = created ? 'credited' : 'already_credited';
+      logger.info({ merchantId, orderId: order.orderId, points: transaction.points, outcome, transactionId: transaction._id }, 'order credit');
+      return { outcome, credit: toCredit(transaction) };
     },
 
     /** The order's credit as written, or null if it credited nothing. */
@@ -61,7 +64,9 @@ export function createLedgerActivities({ store }: { store: Store }) {
         currency: input.credit.currency,
         points: input.points,
       });
-      return { outcome: created ? 'deducted' : 'already_deducted', transactionId: transaction._id, points: transaction.points };
+      const outcome = created ? 'deducted' : 'already_deducted';
+      logger.info({ merchantId: input.merchantId, orderId: input.orderId, refundId: input.refundId, points: transaction.points, outcome }, 'refund deduction');
+      return { outcome, transactionId: transaction._id, points: transaction.points };
     },
   };
 }
