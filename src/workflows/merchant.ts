@@ -112,7 +112,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   }
 
   /** Starts a child once; an id already started means a duplicate event. Answers whether it started. */
-  async function startOnce(kind: 'order' | 'refund', orderId: number, workflowId: string, start: () => Promise<unknown>): Promise<boolean> {
+  async function startOnce(kind: 'order' | 'refund', start: () => Promise<unknown>): Promise<boolean> {
     try {
       await start();
       if (kind === 'order') counters.ordersStarted++;
@@ -142,7 +142,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
 
   const startOrder = (orderId: number) => {
     const workflowId = orderWorkflowId(merchantId, orderId);
-    return startOnce('order', orderId, workflowId, () =>
+    return startOnce('order', () =>
       startChild(orderWorkflow, { ...childOptions(workflowId, orderId, `order ${orderId} of ${merchantId}`), args: [{ merchantId, orderId }] }),
     );
   };
@@ -154,7 +154,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
         return;
       case 'store/order/refund/created': {
         const workflowId = refundWorkflowId(merchantId, event.refundId);
-        await startOnce('refund', event.orderId, workflowId, () =>
+        await startOnce('refund', () =>
           startChild(refundWorkflow, {
             ...childOptions(workflowId, event.orderId, `refund ${event.refundId} of order ${event.orderId}`),
             args: [{ merchantId, orderId: event.orderId, refundId: event.refundId, installedAt }],
