@@ -19,16 +19,7 @@ export interface ContactView {
   createdAt: string;
 }
 
-export interface TransactionView {
-  id: string;
-  type: 'order' | 'refund';
-  orderId: number;
-  refundId: number | null;
-  amount: string;
-  currency: string;
-  points: number;
-  createdAt: string;
-}
+export type TransactionView = Omit<TransactionDoc, '_id' | 'merchantId' | 'contactId' | 'createdAt'> & { id: string; createdAt: string };
 
 /** Writes are idempotent inserts keyed by BigCommerce ids; balances are sums (see models.ts). */
 export class Ledger {

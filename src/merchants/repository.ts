@@ -67,19 +67,8 @@ export interface InstallRequest {
   pointsPerCurrencyUnit: string;
 }
 
-export interface MerchantState {
-  merchantId: string;
-  storeHash: string;
-  apiBase: string;
-  name: string | null;
-  pointsPerCurrencyUnit: string;
-  status: MerchantStatus;
-  missingScopes: string[];
-  webhooks: WebhookRef[];
-  lastError: string | null;
-  installedAt: Date;
-  installGeneration: number;
-}
+/** A merchant as the rest of the code sees it: no secrets. */
+export type MerchantState = Omit<MerchantDoc, '_id' | 'clientId' | 'sealedSecrets' | 'updatedAt'> & { merchantId: string };
 
 export type StatusUpdate = Partial<Pick<MerchantState, 'missingScopes' | 'webhooks' | 'lastError'>> & { status: MerchantStatus };
 
