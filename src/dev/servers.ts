@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -65,8 +65,17 @@ function manage(name: string, child: ChildProcess): ManagedServer {
   };
 }
 
+/**
+ * On Linux the servers run under `setpriv --pdeathsig TERM`: should this
+ * process die without stopping them (SIGKILL, a crash), the kernel sends them
+ * SIGTERM, so no orphan keeps the ports. Elsewhere they are spawned directly.
+ */
+const SETPRIV = process.platform === 'linux' && existsSync('/usr/bin/setpriv') ? '/usr/bin/setpriv' : undefined;
+
 function spawnServer(name: string, bin: string, args: string[], log: (line: string) => void): { child: ChildProcess; tail: string[] } {
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = SETPRIV
+    ? spawn(SETPRIV, ['--pdeathsig', 'TERM', '--', bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const tail: string[] = [];
   const keep = (d: Buffer) => {
     tail.push(d.toString());
@@ -90,8 +99,25 @@ export interface TemporalOptions {
   log?: (line: string) => void;
 }
 
-/** Starts `temporal server start-dev` and registers the search attributes. */
+/**
+ * Starts `temporal server start-dev` and registers the search attributes.
+ * A database file whose schema setup was cut short (the very first start
+ * interrupted) makes the server fail with "no such table" on every later
+ * start: such a file is moved aside, kept, and the server started afresh.
+ */
 export async function startTemporal(opts: TemporalOptions): Promise<ManagedServer & { address: string; uiUrl?: string }> {
+  try {
+    return await startTemporalOnce(opts);
+  } catch (err) {
+    if (!opts.dbFile || !/no such table/i.test((err as Error).message) || !existsSync(opts.dbFile)) throw err;
+    const aside = `${opts.dbFile}.incomplete-${Date.now()}`;
+    renameSync(opts.dbFile, aside);
+    (opts.log ?? ((l) => process.stderr.write(`${l}\n`)))(`Temporal's database ${opts.dbFile} was left half-initialised by an interrupted first start; moved it to ${aside} and starting afresh`);
+    return startTemporalOnce(opts);
+  }
+}
+
+async function startTemporalOnce(opts: TemporalOptions): Promise<ManagedServer & { address: string; uiUrl?: string }> {
   const log = opts.log ?? ((l) => process.stderr.write(`${l}\n`));
   const bin = await resolveTemporalBinary(log);
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--namespace', opts.namespace, '--log-level', 'warn'];

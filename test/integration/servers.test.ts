@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { closeServer, startApi } from '../../src/api/server';
 import { loadConfig } from '../../src/config';
 import { MissingToolError, resolveTemporalBinary } from '../../src/dev/binaries';
-import { freePort, startStore, waitForPort } from '../../src/dev/servers';
+import { freePort, startStore, startTemporal, waitForPort } from '../../src/dev/servers';
 import { logger } from '../../src/logger';
 import { openStore } from '../../src/store';
 import { ensureSearchAttributes } from '../../src/temporal/search-attributes';
@@ -95,5 +95,23 @@ test('without Go, a missing binary ends with a message naming the ways out', asy
     process.env.PATH = saved.PATH;
     if (saved.cache === undefined) delete process.env.BIGCOMMERCE_LOYALTY_CACHE;
     else process.env.BIGCOMMERCE_LOYALTY_CACHE = saved.cache;
+  }
+});
+
+test('a Temporal database left half-initialised by an interrupted first start is moved aside and the server starts', async () => {
+  const dir = tmp();
+  const dbFile = path.join(dir, 'temporal.db');
+  writeFileSync(dbFile, ''); // exists, no schema: what a first start killed during setup leaves
+  const said: string[] = [];
+  const server = await startTemporal({ port: await freePort(), uiPort: null, namespace: 'default', dbFile, log: (l) => said.push(l) });
+  try {
+    expect(said.join('\n')).toMatch(/half-initialised/);
+    expect(readdirSync(dir).sort()).toEqual(expect.arrayContaining(['temporal.db', expect.stringMatching(/^temporal\.db\.incomplete-\d+$/)]));
+    const connection = await Connection.connect({ address: server.address });
+    const attrs = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
+    expect(Object.keys(attrs.customAttributes ?? {})).toEqual(expect.arrayContaining(['MerchantId', 'StoreHash', 'BigCommerceOrderId']));
+    await connection.close();
+  } finally {
+    await server.stop();
   }
 });
