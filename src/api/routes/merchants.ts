@@ -17,7 +17,7 @@ const rate = z
   .number({ error: 'must be a number' })
   .positive('must be greater than 0')
   .max(1000, 'must be at most 1000')
-  .refine((n) => Number.isInteger(Math.round(n * 10_000)) && Math.abs(n * 10_000 - Math.round(n * 10_000)) < 1e-6, 'at most 4 decimals')
+  .refine((n) => Math.abs(n * 10_000 - Math.round(n * 10_000)) < 1e-6, 'at most 4 decimals')
   .default(1);
 
 const InstallFields = z.strictObject({
