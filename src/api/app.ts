@@ -16,9 +16,10 @@ export interface ApiDeps {
   client: Client;
   store: Store;
   logger: Logger;
-  /** Origins of the Temporal UI allowed to call the dev codec endpoint. */
-  uiOrigins?: string[];
 }
+
+/** The dev Temporal UI (CONTRACT §1: port 8233), allowed to call the codec endpoint. */
+const DEV_UI_ORIGINS = ['http://127.0.0.1:8233', 'http://localhost:8233'];
 
 export function createApp(deps: ApiDeps): express.Express {
   const { config, logger } = deps;
@@ -36,10 +37,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(healthRouter(deps));
   // Webhooks parse their own raw body (signatures are over the exact bytes).
   app.use(webhooksRouter(deps));
-  if (config.NODE_ENV !== 'production') {
-    const uiOrigins = deps.uiOrigins ?? ['http://127.0.0.1:8233', 'http://localhost:8233'];
-    app.use(codecRouter({ encryptionKey: config.ENCRYPTION_KEY, uiOrigins }));
-  }
+  if (config.NODE_ENV !== 'production') app.use(codecRouter({ encryptionKey: config.ENCRYPTION_KEY, uiOrigins: DEV_UI_ORIGINS }));
   app.use('/api', requireDashboardKey(config.DASHBOARD_API_KEY));
   app.use('/api', express.json({ limit: '100kb' }));
   app.use(merchantsRouter(deps));

@@ -8,7 +8,7 @@ import { createApp } from './app';
 const inFlight = new WeakMap<Server, { count: number; drained: Array<() => void> }>();
 
 /** Listens on HOST:PORT; resolves once listening. Counts requests in flight so a shutdown can drain them. */
-export async function startApi(deps: { config: Config; client: Client; store: Store; logger: Logger; uiOrigins?: string[] }): Promise<Server> {
+export async function startApi(deps: { config: Config; client: Client; store: Store; logger: Logger }): Promise<Server> {
   const app = createApp(deps);
   const state = { count: 0, drained: [] as Array<() => void> };
   const server = createServer((req, res) => {

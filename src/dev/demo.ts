@@ -1,4 +1,5 @@
 import { startSandbox } from '../sandbox/sandbox';
+import { runCli, waitFor } from './cli';
 import { startLocal, stopOnSignals } from './local';
 
 /**
@@ -26,15 +27,7 @@ async function main() {
     });
     return { status: res.status, body: (await res.json()) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
   };
-  const until = async <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await fn();
-      if (v !== undefined) return v;
-      if (Date.now() > deadline) throw new Error(`demo: timed out waiting for ${what}`);
-      await sleep(200);
-    }
-  };
+  const until = <T>(what: string, fn: () => Promise<T | undefined>) => waitFor(fn, 60_000, what, 200);
 
   const store = sandbox.createStore();
   const account = sandbox.createAccount(store.hash);
@@ -104,7 +97,4 @@ async function main() {
   say('The system keeps running; Ctrl-C stops it.');
 }
 
-main().catch((err) => {
-  process.stderr.write(`${(err as Error).stack ?? err}\n`);
-  process.exit(1);
-});
+runCli(main);

@@ -25,11 +25,11 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
  * then the API and the worker in this process. `stop()` ends all of it.
  */
 export async function startLocal(env: NodeJS.ProcessEnv = process.env): Promise<LocalSystem> {
-  const pre = loadConfig(env); // validates early, before anything starts
+  const configured = loadConfig(env); // validates before anything starts
   const embedded = await startEmbedded({
-    dataDir: pre.DATA_DIR,
-    namespace: pre.TEMPORAL_NAMESPACE,
-    codecEndpoint: `http://${pre.HOST}:${pre.PORT}/codec`,
+    dataDir: configured.DATA_DIR,
+    namespace: configured.TEMPORAL_NAMESPACE,
+    codecEndpoint: `http://${configured.HOST}:${configured.PORT}/codec`,
     say,
   });
   let store: Store | undefined;
@@ -52,14 +52,13 @@ export async function startLocal(env: NodeJS.ProcessEnv = process.env): Promise<
     await embedded.stop();
   };
   try {
-    const config = loadConfig({ ...env, TEMPORAL_ADDRESS: embedded.temporalAddress, MONGODB_URI: embedded.mongoUri });
+    const config: Config = { ...configured, TEMPORAL_ADDRESS: embedded.temporalAddress, MONGODB_URI: embedded.mongoUri };
     store = await openStore(config.MONGODB_URI, config.ENCRYPTION_KEY);
     client = await connectClient(config);
     const w = await createWorker({ config, store });
     worker = { worker: w.worker, run: w.worker.run(), close: () => w.connection.close() };
     void worker.run.catch((err) => logger.error({ err }, 'worker stopped with an error'));
-    const uiOrigins = embedded.uiUrl ? [embedded.uiUrl, embedded.uiUrl.replace('127.0.0.1', 'localhost')] : [];
-    server = await startApi({ config, client, store, logger, uiOrigins });
+    server = await startApi({ config, client, store, logger });
     return { config, client, store, apiUrl: `http://${config.HOST}:${config.PORT}`, uiUrl: embedded.uiUrl, stop };
   } catch (err) {
     await stop();

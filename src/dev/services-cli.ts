@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig } from '../config';
+import { loadConfig } from '../config';
+import { runCli } from './cli';
 import { startEmbedded } from './embedded';
 import { stopOnSignals } from './local';
 
@@ -25,7 +26,4 @@ async function main() {
   );
 }
 
-main().catch((err) => {
-  process.stderr.write(`${err instanceof ConfigError ? err.message : (err as Error).stack ?? err}\n`);
-  process.exit(1);
-});
+runCli(main);

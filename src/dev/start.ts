@@ -1,4 +1,4 @@
-import { ConfigError } from '../config';
+import { runCli } from './cli';
 import { startLocal, stopOnSignals } from './local';
 
 /** `npm start`: the whole system on one machine. */
@@ -22,7 +22,4 @@ async function main() {
   );
 }
 
-main().catch((err) => {
-  process.stderr.write(`${err instanceof ConfigError ? err.message : (err as Error).stack ?? err}\n`);
-  process.exit(1);
-});
+runCli(main);

@@ -8,7 +8,10 @@ import type { Payload } from '@temporalio/common';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import { closeServer, startApi } from '../../src/api/server';
 import { type Config, loadConfig } from '../../src/config';
+import { waitFor } from '../../src/dev/cli';
 import { freePort } from '../../src/dev/servers';
+
+export { waitFor };
 import { logger } from '../../src/logger';
 import { type Sandbox, type SandboxAccount, startSandbox } from '../../src/sandbox/sandbox';
 import { openStore, type Store } from '../../src/store';
@@ -174,21 +177,6 @@ function required(name: string): string {
   const v = process.env[name];
   if (!v) throw new Error(`${name} is not set: run the tests through jest (test/setup/global-setup.ts)`);
   return v;
-}
-
-export async function waitFor<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
 }
 
 /** Walks a fetched history and decrypts every payload in it. */
