@@ -26,10 +26,16 @@ test('with continue-as-new every ~150 events, 200 orders credit exactly 200 tran
   await sys.sandbox.delivery.idle();
   await ordersCredited(id, 200);
   const handle = sys.client.workflow.getHandle(`bigcommerce-merchant:${id}`);
-  const state = (await handle.query('state')) as { counters: { runs: number; ordersStarted: number; eventsReceived: number } };
+  const state = (await handle.query('state')) as { counters: { runs: number; ordersStarted: number; eventsReceived: number; duplicateEvents: number } };
   expect(state.counters.runs).toBeGreaterThan(2);
-  expect(state.counters.eventsReceived).toBe(200);
   expect(state.counters.ordersStarted).toBe(200);
+  // Delivery is at least once: a delivery answered with an error after its signal was
+  // taken (the 5 s deadline under load) is retried by the sandbox, as by BigCommerce.
+  // Every extra signal is such a retry, and was recognised as a duplicate.
+  const hookIds = new Set(sys.sandbox.hooks(account.storeHash).map((h) => h.id));
+  const retried = sys.sandbox.delivery.log.filter((d) => hookIds.has(d.hookId) && d.attempt > 0).length;
+  expect(state.counters.eventsReceived - 200).toBeLessThanOrEqual(retried);
+  expect(state.counters.eventsReceived).toBe(state.counters.ordersStarted + state.counters.duplicateEvents);
   // Every contact's balance is the sum of its transactions, and all of them add up.
   let total = 0;
   for (let c = 0; c < 20; c++) {
