@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { BigCommerceClient } from '../bigcommerce/client';
 import { type Order } from '../bigcommerce/schemas';
 import { REQUIRED_SCOPES, type Scope, WEBHOOK_SCOPES } from '../bigcommerce/scopes';
-import { formatAmount, amountFromNumber } from '../ledger/points';
+import { amountFromNumber, formatAmount, parseExchangeRate } from '../ledger/points';
 import type { WebhookRef } from '../merchants/repository';
 import type { Store } from '../store';
 import type { OrderSnapshot, RefundSnapshot } from '../workflows/messages';
@@ -17,8 +17,23 @@ export interface BigCommerceDeps {
   requestTimeoutMs?: number;
 }
 
-export const webhookDestination = (publicBaseUrl: string, merchantId: string) =>
-  `${publicBaseUrl}/webhooks/bigcommerce/${encodeURIComponent(merchantId)}`;
+const webhookPath = (merchantId: string) => `/webhooks/bigcommerce/${encodeURIComponent(merchantId)}`;
+
+export const webhookDestination = (publicBaseUrl: string, merchantId: string) => `${publicBaseUrl}${webhookPath(merchantId)}`;
+
+/**
+ * A hook is this merchant's when its destination is this merchant's webhook
+ * route, at any base URL (PUBLIC_BASE_URL may have moved). Not "any hook with
+ * our header": several merchant ids may share one API account (CONTRACT §3),
+ * and the hooks listed are all of that account's.
+ */
+export function isMerchantHook(destination: string, merchantId: string): boolean {
+  try {
+    return new URL(destination).pathname.endsWith(webhookPath(merchantId));
+  } catch {
+    return false;
+  }
+}
 
 export function createBigCommerceActivities({ store, publicBaseUrl, requestTimeoutMs }: BigCommerceDeps) {
   async function connect(merchantId: string) {
@@ -58,9 +73,10 @@ export function createBigCommerceActivities({ store, publicBaseUrl, requestTimeo
         }
         result.push({ scope, id: hook.id, isActive: hook.is_active });
       }
-      // Hooks of ours (they carry our header) at an old destination, e.g. after PUBLIC_BASE_URL moved.
+      // This merchant's hooks at an old destination, e.g. after PUBLIC_BASE_URL moved. Hooks
+      // of other merchant ids installed with the same API account are theirs: left alone.
       for (const h of hooks) {
-        if (h.destination !== destination && headerValue(h.headers, WEBHOOK_SECRET_HEADER) !== undefined) await client.deleteHook(h.id);
+        if (h.destination !== destination && isMerchantHook(h.destination, merchantId)) await client.deleteHook(h.id);
       }
       return result;
     }),
@@ -68,10 +84,7 @@ export function createBigCommerceActivities({ store, publicBaseUrl, requestTimeo
     /** Deletes every hook this integration registered for the merchant. */
     deleteWebhooks: mapFailures(async ({ merchantId }: { merchantId: string }): Promise<{ deleted: number }> => {
       const { client } = await connect(merchantId);
-      const destination = webhookDestination(publicBaseUrl, merchantId);
-      const ours = (await client.listHooks()).filter(
-        (h) => h.destination === destination || headerValue(h.headers, WEBHOOK_SECRET_HEADER) !== undefined,
-      );
+      const ours = (await client.listHooks()).filter((h) => isMerchantHook(h.destination, merchantId));
       for (const h of ours) await client.deleteHook(h.id);
       return { deleted: ours.length };
     }),
@@ -107,15 +120,33 @@ function headerValue(headers: Record<string, string> | null | undefined, name: s
 
 /** RFC 2822 dates ("Wed, 10 Jan 2018 21:05:30 +0000") parse with Date. */
 export function snapshot(order: Order): OrderSnapshot {
+  const bad = (what: string) => ApplicationFailure.create({ type: FailureType.BadResponse, message: `order ${order.id}: ${what}`, nonRetryable: true });
   const placedAt = Date.parse(order.date_created);
-  if (Number.isNaN(placedAt)) throw ApplicationFailure.create({ type: FailureType.BadResponse, message: `order ${order.id}: bad date_created`, nonRetryable: true });
+  if (Number.isNaN(placedAt)) throw bad('bad date_created');
   return {
     orderId: order.id,
     statusId: order.status_id,
     totalIncTax: order.total_inc_tax,
-    currency: order.currency_code,
+    ...currencyOf(order, bad),
     email: order.billing_address.email ?? null,
     customerId: order.customer_id === 0 ? null : order.customer_id,
     placedAt,
   };
+}
+
+/**
+ * The currency the money fields are in (`default_currency_code`, "transactional"),
+ * and on a multi-currency store whose default currency differs, what converts it.
+ */
+function currencyOf(order: Order, bad: (what: string) => Error): Pick<OrderSnapshot, 'currency' | 'defaultCurrency' | 'exchangeRate'> {
+  const currency = order.default_currency_code ?? order.currency_code;
+  const storeDefault = order.store_default_currency_code;
+  const rate = order.store_default_to_transactional_exchange_rate;
+  if (!storeDefault || !rate || storeDefault === currency) return { currency };
+  try {
+    parseExchangeRate(rate);
+  } catch {
+    throw bad(`bad store_default_to_transactional_exchange_rate ${JSON.stringify(rate)}`);
+  }
+  return { currency, defaultCurrency: storeDefault, exchangeRate: rate };
 }

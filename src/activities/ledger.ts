@@ -1,7 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { Types } from 'mongoose';
 import { normalizeEmail, orderTransactionId, refundTransactionId } from '../ledger/ledger';
-import { orderPoints } from '../ledger/points';
+import type { TransactionDoc } from '../ledger/models';
+import { defaultCurrencyTotal, formatDefaultTotal, orderPoints } from '../ledger/points';
 import { logger } from '../logger';
 import type { Store } from '../store';
 import type { CreditResult, OrderCredit, OrderSnapshot, RefundResult } from '../workflows/messages';
@@ -19,7 +20,7 @@ export function createLedgerActivities({ store }: { store: Store }) {
       if (!merchant) throw ApplicationFailure.create({ type: FailureType.MerchantGone, message: `merchant ${merchantId} is not installed`, nonRetryable: true });
       const email = normalizeEmail(order.email);
       if (!email) return { outcome: 'no_email' };
-      const points = orderPoints(order.totalIncTax, merchant.pointsPerCurrencyUnit);
+      const points = orderPoints(order.totalIncTax, merchant.pointsPerCurrencyUnit, order.exchangeRate);
       if (points <= 0) return { outcome: 'zero_points' };
       const contact = await store.ledger.contactFor(merchantId, email, order.customerId);
       const { transaction, created } = await store.ledger.record({
@@ -31,6 +32,7 @@ export function createLedgerActivities({ store }: { store: Store }) {
         refundId: null,
         amount: order.totalIncTax,
         currency: order.currency,
+        ...inDefaultCurrency(order.totalIncTax, order.currency, order.defaultCurrency, order.exchangeRate),
         points,
       });
       const outcome = created ? 'credited' : 'already_credited';
@@ -62,6 +64,7 @@ export function createLedgerActivities({ store }: { store: Store }) {
         refundId: input.refundId,
         amount: input.amount,
         currency: input.credit.currency,
+        ...inDefaultCurrency(input.amount, input.credit.currency, input.credit.defaultCurrency, input.credit.exchangeRate),
         points: input.points,
       });
       const outcome = created ? 'deducted' : 'already_deducted';
@@ -71,6 +74,17 @@ export function createLedgerActivities({ store }: { store: Store }) {
   };
 }
 
-function toCredit(tx: { _id: string; points: number; amount: string; currency: string; contactId: Types.ObjectId }): OrderCredit {
-  return { transactionId: tx._id, points: tx.points, totalIncTax: tx.amount, currency: tx.currency, contactId: tx.contactId.toHexString() };
+type CreditRow = Pick<TransactionDoc, '_id' | 'points' | 'amount' | 'currency' | 'contactId' | 'defaultCurrency' | 'exchangeRate'>;
+
+function toCredit(tx: CreditRow): OrderCredit {
+  const credit: OrderCredit = { transactionId: tx._id, points: tx.points, totalIncTax: tx.amount, currency: tx.currency, contactId: tx.contactId.toHexString() };
+  // FerretDB drops null fields on read; a converted order carries its rate for its refunds.
+  if (tx.exchangeRate && tx.defaultCurrency) Object.assign(credit, { defaultCurrency: tx.defaultCurrency, exchangeRate: tx.exchangeRate });
+  return credit;
+}
+
+/** The record of an amount in the store's default currency (rule 1): converted on multi-currency orders, else the same. */
+function inDefaultCurrency(amount: string, currency: string, defaultCurrency?: string, exchangeRate?: string) {
+  if (!defaultCurrency || !exchangeRate) return { defaultAmount: amount, defaultCurrency: currency, exchangeRate: null };
+  return { defaultAmount: formatDefaultTotal(defaultCurrencyTotal(amount, exchangeRate)), defaultCurrency, exchangeRate };
 }

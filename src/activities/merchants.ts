@@ -3,8 +3,20 @@ import type { Store } from '../store';
 
 export function createMerchantActivities({ store }: { store: Store }) {
   return {
-    /** Writes the install's outcome for the state route, fenced by the install generation. */
-    async recordMerchantStatus({ merchantId, generation, update }: { merchantId: string; generation: number; update: StatusUpdate }): Promise<boolean> {
+    /**
+     * Writes the install's outcome for the state route, fenced by the install
+     * generation; answers whether it applied and the merchant's installedAt
+     * (set by the first activation).
+     */
+    async recordMerchantStatus({
+      merchantId,
+      generation,
+      update,
+    }: {
+      merchantId: string;
+      generation: number;
+      update: StatusUpdate;
+    }): Promise<{ applied: boolean; installedAt: number | null }> {
       return store.merchants.recordStatus(merchantId, generation, update);
     },
 

@@ -12,6 +12,14 @@ export const OrderSchema = z.looseObject({
   date_created: z.string(),
   total_inc_tax: decimalString,
   currency_code: z.string().min(3).max(3),
+  /** The transactional currency: the money fields are in it (BIGCOMMERCE.md, Orders). */
+  default_currency_code: z.string().min(3).max(3).optional(),
+  /** Multi-currency stores only: the store's default currency, and the default → transactional rate (10 decimals). */
+  store_default_currency_code: z.string().min(3).max(3).nullish(),
+  store_default_to_transactional_exchange_rate: z
+    .union([z.string(), z.number().positive().transform((n) => String(n))])
+    .pipe(z.string().regex(/^\d+(\.\d{1,10})?$/, 'not an exchange rate with at most 10 decimals'))
+    .nullish(),
   is_deleted: z.boolean().optional(),
   billing_address: z.looseObject({ email: z.string().nullish() }),
 });

@@ -113,6 +113,10 @@ export class Ledger {
         refundId: r.refundId,
         amount: r.amount,
         currency: r.currency,
+        // Rows from before multi-currency support were all in the default currency.
+        defaultAmount: r.defaultAmount ?? r.amount,
+        defaultCurrency: r.defaultCurrency ?? r.currency,
+        exchangeRate: r.exchangeRate ?? null,
         points: r.points,
         createdAt: r.createdAt.toISOString(),
       })),

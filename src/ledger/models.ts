@@ -32,8 +32,19 @@ export interface TransactionDoc {
   type: 'order' | 'refund';
   orderId: number;
   refundId: number | null;
+  /** As BigCommerce gave it: the order total or refund amount, in the currency the shopper paid. */
   amount: string;
   currency: string;
+  /**
+   * The same amount in the store's default currency, which points are earned in
+   * (rule 1): equal to amount/currency on single-currency stores; rounded half
+   * up to 4 decimals for the record (points use the exact quotient). Absent on
+   * rows written before multi-currency support, which were all single-currency.
+   */
+  defaultAmount?: string;
+  defaultCurrency?: string;
+  /** The default → transactional rate the amount was divided by, on multi-currency orders. */
+  exchangeRate?: string | null;
   points: number;
   createdAt: Date;
 }
@@ -59,6 +70,9 @@ const transactionSchema = new Schema<TransactionDoc>(
     refundId: { type: Number, default: null },
     amount: { type: String, required: true },
     currency: { type: String, required: true },
+    defaultAmount: { type: String },
+    defaultCurrency: { type: String },
+    exchangeRate: { type: String, default: null },
     points: { type: Number, required: true },
     createdAt: { type: Date, required: true },
   },

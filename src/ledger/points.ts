@@ -36,12 +36,52 @@ export function amountFromNumber(n: number): bigint {
   return m[1] ? -value : value;
 }
 
-/** Points for an order: floor(total_inc_tax × rate); both are 4-decimal strings. */
-export function orderPoints(totalIncTax: string, pointsPerCurrencyUnit: string): number {
+/** BigCommerce's exchange rates have 10 decimals ("150.0000000000"). */
+export const RATE_SCALE = 10_000_000_000n;
+
+/** "0.9200000000" → 9200000000n (ten-billionths). Rejects anything but a positive decimal with at most 10 places. */
+export function parseExchangeRate(s: string): bigint {
+  const m = /^(\d+)(?:\.(\d{1,10}))?$/.exec(s.trim());
+  if (!m) throw new RangeError(`not an exchange rate with at most 10 decimals: ${JSON.stringify(s)}`);
+  const value = BigInt(m[1]!) * RATE_SCALE + BigInt((m[2] ?? '').padEnd(10, '0'));
+  if (value <= 0n) throw new RangeError(`exchange rate must be positive: ${JSON.stringify(s)}`);
+  return value;
+}
+
+/**
+ * An order total in the store's default currency (rule 1): the transactional
+ * total divided by `store_default_to_transactional_exchange_rate`, kept as an
+ * exact fraction of ten-thousandths (`num / den`); no exchange rate means the
+ * order is already in the default currency.
+ */
+export interface DefaultTotal {
+  num: bigint;
+  den: bigint;
+}
+
+export function defaultCurrencyTotal(totalIncTax: string, exchangeRate?: string | null): DefaultTotal {
   const total = parseAmount(totalIncTax);
+  if (!exchangeRate) return { num: total, den: 1n };
+  return { num: total * RATE_SCALE, den: parseExchangeRate(exchangeRate) };
+}
+
+/** The converted amount as a 4-decimal string, rounded half up (for the ledger's record; points use the exact fraction). */
+export function formatDefaultTotal({ num, den }: DefaultTotal): string {
+  const neg = num < 0n;
+  const abs = neg ? -num : num;
+  return formatAmount((neg ? -1n : 1n) * ((2n * abs + den) / (2n * den)));
+}
+
+/**
+ * Points for an order: floor(total_inc_tax ÷ exchange rate × points rate);
+ * amounts and the points rate are 4-decimal strings, the exchange rate a
+ * 10-decimal one. Exact: one integer division at the end.
+ */
+export function orderPoints(totalIncTax: string, pointsPerCurrencyUnit: string, exchangeRate?: string | null): number {
+  const { num, den } = defaultCurrencyTotal(totalIncTax, exchangeRate);
   const rate = parseAmount(pointsPerCurrencyUnit);
-  if (total <= 0n || rate <= 0n) return 0;
-  return Number((total * rate) / (SCALE * SCALE));
+  if (num <= 0n || rate <= 0n) return 0;
+  return Number((num * rate) / (den * SCALE * SCALE));
 }
 
 /**

@@ -31,7 +31,8 @@ interface MerchantDoc {
   missingScopes: string[];
   webhooks: WebhookRef[];
   lastError: string | null;
-  installedAt: Date;
+  /** The first time the merchant became active (since its last uninstall); null until then. */
+  installedAt: Date | null;
   installGeneration: number;
   updatedAt: Date;
 }
@@ -49,7 +50,7 @@ const merchantSchema = new Schema<MerchantDoc>(
     missingScopes: { type: [String], default: [] },
     webhooks: { type: [{ _id: false, scope: String, id: Number, isActive: Boolean }], default: [] },
     lastError: { type: String, default: null },
-    installedAt: { type: Date, required: true },
+    installedAt: { type: Date, default: null },
     installGeneration: { type: Number, required: true },
     updatedAt: { type: Date, required: true },
   },
@@ -87,25 +88,30 @@ export class MerchantRepository {
 
   /**
    * Saves (re-)install credentials and bumps the install generation; status
-   * becomes `installing`. The webhook secret survives re-installs so hooks
-   * already registered keep authenticating. A merchant coming back after an
-   * uninstall gets a new installedAt.
+   * becomes `installing`. The first install binds the merchant id to its store
+   * for good: another store hash is a StoreMismatchError and writes nothing.
+   * The webhook secret is made once, with the record, so concurrent first
+   * installs share it and hooks already registered keep authenticating.
+   * A merchant coming back after an uninstall gets a new installedAt.
+   *
+   * Safe under concurrency by construction: an insert-if-absent, then one
+   * atomic update filtered by the bound store hash; no read decides a write
+   * except the webhook secret, which never changes once made.
    */
   async saveInstall(req: InstallRequest): Promise<MerchantState> {
+    await this.createOnce(req);
     const existing = await this.Merchant.findById(req.merchantId).lean();
-    const previous = existing ? this.unseal(existing.sealedSecrets) : undefined;
+    if (!existing) throw new Error(`merchant ${req.merchantId} vanished while installing`);
+    if (existing.storeHash !== req.storeHash) throw new StoreMismatchError(req.merchantId, existing.storeHash, req.storeHash);
     const secrets: MerchantSecrets = {
       accessToken: req.accessToken,
       clientSecret: req.clientSecret,
-      webhookSecret: previous?.webhookSecret ?? randomBytes(32).toString('base64url'),
+      webhookSecret: this.unseal(existing.sealedSecrets).webhookSecret,
     };
-    const now = new Date();
-    const installedAt = existing && existing.status !== 'uninstalled' ? existing.installedAt : now;
     const doc = await this.Merchant.findOneAndUpdate(
-      { _id: req.merchantId },
+      { _id: req.merchantId, storeHash: req.storeHash },
       {
         $set: {
-          storeHash: req.storeHash,
           apiBase: req.apiBase,
           clientId: req.clientId,
           name: req.name,
@@ -114,15 +120,45 @@ export class MerchantRepository {
           status: 'installing',
           missingScopes: [],
           lastError: null,
-          installedAt,
-          updatedAt: now,
+          updatedAt: new Date(),
+          ...(existing.status === 'uninstalled' ? { installedAt: null } : {}),
         },
         $inc: { installGeneration: 1 },
       },
-      { upsert: true, returnDocument: 'after', lean: true },
+      { returnDocument: 'after', lean: true },
     );
     if (!doc) throw new Error(`saving merchant ${req.merchantId} returned nothing`);
     return toState(doc);
+  }
+
+  /** Inserts the merchant's record if there is none; a concurrent insert that won is just as good. */
+  private async createOnce(req: InstallRequest): Promise<void> {
+    const secrets: MerchantSecrets = { accessToken: req.accessToken, clientSecret: req.clientSecret, webhookSecret: randomBytes(32).toString('base64url') };
+    try {
+      await this.Merchant.updateOne(
+        { _id: req.merchantId },
+        {
+          $setOnInsert: {
+            storeHash: req.storeHash,
+            apiBase: req.apiBase,
+            clientId: req.clientId,
+            name: req.name,
+            sealedSecrets: seal(this.key, Buffer.from(JSON.stringify(secrets))),
+            pointsPerCurrencyUnit: req.pointsPerCurrencyUnit,
+            status: 'installing',
+            missingScopes: [],
+            webhooks: [],
+            lastError: null,
+            installedAt: null,
+            installGeneration: 0,
+            updatedAt: new Date(),
+          },
+        },
+        { upsert: true },
+      );
+    } catch (err) {
+      if ((err as { code?: number }).code !== 11000) throw err;
+    }
   }
 
   async get(merchantId: string): Promise<MerchantState | null> {
@@ -140,9 +176,13 @@ export class MerchantRepository {
    * started since (its generation moved on): a stale verification never
    * overwrites a fresh one. Returns whether it applied.
    */
-  async recordStatus(merchantId: string, generation: number, update: StatusUpdate): Promise<boolean> {
-    const res = await this.Merchant.updateOne({ _id: merchantId, installGeneration: generation }, { $set: { ...update, updatedAt: new Date() } });
-    return res.matchedCount === 1;
+  async recordStatus(merchantId: string, generation: number, update: StatusUpdate): Promise<{ applied: boolean; installedAt: number | null }> {
+    const fence = { _id: merchantId, installGeneration: generation };
+    const now = new Date();
+    // installedAt is the first activation: set once, only where it is still unset.
+    if (update.status === 'active') await this.Merchant.updateOne({ ...fence, installedAt: null }, { $set: { installedAt: now } });
+    const doc = await this.Merchant.findOneAndUpdate(fence, { $set: { ...update, updatedAt: now } }, { returnDocument: 'after', lean: true });
+    return { applied: doc !== null, installedAt: doc?.installedAt ? doc.installedAt.getTime() : null };
   }
 
   /**
@@ -173,7 +213,19 @@ function toState(doc: MerchantDoc): MerchantState {
     missingScopes: doc.missingScopes ?? [],
     webhooks: (doc.webhooks ?? []).map((w) => ({ scope: w.scope, id: w.id, isActive: w.isActive })),
     lastError: doc.lastError ?? null,
-    installedAt: doc.installedAt,
+    installedAt: doc.installedAt ?? null, // FerretDB drops null fields on read
     installGeneration: doc.installGeneration,
   };
+}
+
+/** The merchant id is bound to another BigCommerce store (CONTRACT §3: 409 store_mismatch). */
+export class StoreMismatchError extends Error {
+  override readonly name = 'StoreMismatchError';
+  constructor(
+    readonly merchantId: string,
+    readonly boundStoreHash: string,
+    readonly requestedStoreHash: string,
+  ) {
+    super(`merchant ${merchantId} is connected to BigCommerce store ${boundStoreHash}, not ${requestedStoreHash}; connect another store under another merchant id`);
+  }
 }

@@ -57,6 +57,9 @@ export interface SandboxOrder {
   currency_code: string;
   default_currency_code: string;
   currency_exchange_rate: string;
+  /** Multi-currency stores only (BIGCOMMERCE.md, Orders). */
+  store_default_currency_code?: string;
+  store_default_to_transactional_exchange_rate?: string;
   is_deleted: boolean;
   billing_address: { first_name: string; last_name: string; email: string; country_iso2: string };
 }
@@ -151,7 +154,15 @@ export interface NewOrder {
   email: string;
   customerId?: number;
   statusId?: number;
+  /** The currency the shopper paid in (default USD). */
   currency?: string;
+  /**
+   * A multi-currency store: its default currency, and the default → transactional
+   * rate (10 decimals; 150 for JPY in a USD store). Orders then carry
+   * `store_default_currency_code` and `store_default_to_transactional_exchange_rate`.
+   */
+  storeDefaultCurrency?: string;
+  exchangeRate?: string;
   dateCreated?: Date;
 }
 
@@ -177,6 +188,9 @@ export function makeOrder(id: number, o: NewOrder): SandboxOrder {
     currency_code: o.currency ?? 'USD',
     default_currency_code: o.currency ?? 'USD',
     currency_exchange_rate: '1.0000000000',
+    ...(o.storeDefaultCurrency
+      ? { store_default_currency_code: o.storeDefaultCurrency, store_default_to_transactional_exchange_rate: o.exchangeRate ?? '1.0000000000' }
+      : {}),
     is_deleted: false,
     billing_address: { first_name: 'Sandbox', last_name: 'Shopper', email: o.email, country_iso2: 'US' },
   };

@@ -63,7 +63,8 @@ const MAX_BATCH = 50;
  * continues-as-new carrying every event not yet dispatched, so none is lost.
  */
 export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ status: 'uninstalled'; counters: MerchantCounters }> {
-  const { merchantId, installedAt } = input;
+  const { merchantId } = input;
+  let installedAt = input.installedAt;
   const carried = input.carried;
   let storeHash = input.storeHash;
   let status: MerchantStatus = carried?.status ?? 'installing';
@@ -108,7 +109,9 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
       update = { status: 'failed', missingScopes: [], lastError: describeFailure(err) };
     }
     status = update.status;
-    await store.recordMerchantStatus.executeWithOptions({ summary: `record status ${update.status}` }, [{ merchantId, generation: req.generation, update }]);
+    const recorded = await store.recordMerchantStatus.executeWithOptions({ summary: `record status ${update.status}` }, [{ merchantId, generation: req.generation, update }]);
+    // installedAt is the first activation (rule 5). Histories recorded before this answered a boolean.
+    if (typeof recorded === 'object' && recorded.installedAt !== null) installedAt = recorded.installedAt;
   }
 
   /** Starts a child once; an id already started means a duplicate event. Answers whether it started. */
@@ -204,6 +207,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
       return continueAsNew<typeof merchantWorkflow>({
         ...input,
         storeHash,
+        installedAt,
         carried: { status, generation, pendingInstall, uninstallRequested, events, counters },
       });
     }

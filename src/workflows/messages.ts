@@ -61,7 +61,15 @@ export interface OrderSnapshot {
   orderId: number;
   statusId: number;
   totalIncTax: string;
+  /** The currency the money fields are in (the shopper's, on multi-currency stores). */
   currency: string;
+  /**
+   * Multi-currency stores, when the order's currency is not the store's default:
+   * the default currency and the default → transactional rate to divide by (rule 1).
+   * Absent in histories recorded before multi-currency support: no conversion.
+   */
+  defaultCurrency?: string;
+  exchangeRate?: string;
   email: string | null;
   customerId: number | null;
   /** epoch ms of date_created */
@@ -81,6 +89,9 @@ export interface OrderCredit {
   totalIncTax: string;
   currency: string;
   contactId: string;
+  /** The store's default currency and the rate the order was converted at, when it was (its refunds convert with them). */
+  defaultCurrency?: string;
+  exchangeRate?: string;
 }
 
 export type CreditResult =

@@ -1,4 +1,15 @@
-import { amountFromNumber, deductedAfter, formatAmount, normalizeRate, orderPoints, parseAmount, refundPoints } from '../../src/ledger/points';
+import {
+  amountFromNumber,
+  deductedAfter,
+  defaultCurrencyTotal,
+  formatAmount,
+  formatDefaultTotal,
+  normalizeRate,
+  orderPoints,
+  parseAmount,
+  parseExchangeRate,
+  refundPoints,
+} from '../../src/ledger/points';
 
 describe('amounts', () => {
   test.each([
@@ -42,6 +53,29 @@ describe('orderPoints: floor(total_inc_tax × rate)', () => {
     ['99999999.9999', '1000.0000', 99999999999],
     ['-5.0000', '1.0000', 0],
   ])('%s × %s → %d', (total, rate, points) => expect(orderPoints(total, rate)).toBe(points));
+});
+
+describe('multi-currency: points in the store default currency, total ÷ exchange rate, exactly (rule 1)', () => {
+  test.each([
+    // total (transactional), default→transactional rate, points rate, points, default-currency amount
+    ['15000.0000', '150.0000000000', '1.0000', 100, '100.0000'], // JPY in a USD store
+    ['92.0000', '0.9200000000', '1.0000', 100, '100.0000'], // EUR in a USD store
+    ['14.0000', '0.1400000000', '1.0000', 100, '100.0000'], // floats say 99.99999999999999
+    ['100.0000', '1.0000000001', '1.0000', 99, '100.0000'], // 99.99999999: floors to 99, displays rounded
+    ['123.4567', '1.2345678901', '1.0000', 99, '99.9999'], // 99.9999279…
+    ['123.4567', '1.2345678901', '2.5000', 249, '99.9999'], // 249.99981…
+    ['1.0000', '3', '1.0000', 0, '0.3333'],
+    ['2.0000', '3', '1.0000', 0, '0.6667'], // half up at the 4th decimal
+    ['0.0005', '0.0000000002', '1.0000', 2500000, '2500000.0000'],
+    ['123.4500', null, '1.0000', 123, '123.4500'], // single-currency store: no rate
+  ])('%s ÷ %s × %s → %d points (%s)', (total, rate, ppcu, points, amount) => {
+    expect(orderPoints(total, ppcu, rate)).toBe(points);
+    expect(formatDefaultTotal(defaultCurrencyTotal(total, rate))).toBe(amount);
+  });
+  test.each(['0', '0.0000000000', '-1.5', '1.00000000001', 'abc', '', '1e3'])('parseExchangeRate rejects %j', (s) =>
+    expect(() => parseExchangeRate(s)).toThrow(RangeError),
+  );
+  test('a 10-decimal rate is read to the last digit', () => expect(parseExchangeRate('1.2345678901')).toBe(12345678901n));
 });
 
 describe('deductions: round_half_up(E × min(1, S/T))', () => {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parseApiPath, parseCredentialsFile } from '../../bigcommerce/credentials';
 import type { Config } from '../../config';
 import { normalizeRate } from '../../ledger/points';
+import { type InstallRequest, StoreMismatchError } from '../../merchants/repository';
 import type { Store } from '../../store';
 import { MerchantIdKey, StoreHashKey } from '../../temporal/search-attribute-keys';
 import { merchantWorkflow } from '../../workflows/merchant';
@@ -61,10 +62,22 @@ export function merchantsRouter({ config, client, store }: { config: Config; cli
     return r.data;
   }
 
+  /** A merchant id is bound to its first store: another store hash is 409 and writes nothing. */
+  async function saveInstall(install: InstallRequest) {
+    try {
+      return await store.merchants.saveInstall(install);
+    } catch (err) {
+      if (err instanceof StoreMismatchError) {
+        throw new HttpError(409, 'store_mismatch', err.message, { storeHash: err.boundStoreHash, requestedStoreHash: err.requestedStoreHash });
+      }
+      throw err;
+    }
+  }
+
   router.put('/api/merchants/:merchantId/bigcommerce', async (req, res) => {
     const merchantId = merchantIdOf(req.params.merchantId);
     const install = parseInstallBody(req.body, config.BIGCOMMERCE_API_ORIGIN);
-    const saved = await store.merchants.saveInstall({
+    const saved = await saveInstall({
       merchantId,
       storeHash: install.storeHash,
       apiBase: install.apiBase,
@@ -79,7 +92,8 @@ export function merchantsRouter({ config, client, store }: { config: Config; cli
     const handle = await client.workflow.signalWithStart(merchantWorkflow, {
       workflowId,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
-      args: [{ merchantId, storeHash: saved.storeHash, installedAt: saved.installedAt.getTime(), historyLimit: config.MERCHANT_HISTORY_LIMIT }],
+      // installedAt is provisional until the first activation; the workflow learns the recorded one then.
+      args: [{ merchantId, storeHash: saved.storeHash, installedAt: saved.installedAt?.getTime() ?? Date.now(), historyLimit: config.MERCHANT_HISTORY_LIMIT }],
       signal: installRequestedSignal,
       signalArgs: [{ generation: saved.installGeneration, storeHash: saved.storeHash }],
       typedSearchAttributes: [
@@ -101,7 +115,7 @@ export function merchantsRouter({ config, client, store }: { config: Config; cli
       status: merchant.status,
       missingScopes: merchant.missingScopes,
       webhooks: merchant.webhooks,
-      installedAt: merchant.installedAt.toISOString(),
+      installedAt: merchant.installedAt?.toISOString() ?? null,
       pointsPerCurrencyUnit: Number(merchant.pointsPerCurrencyUnit),
       stats: await store.ledger.stats(merchantId),
       lastError: merchant.lastError,
