@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -117,4 +117,48 @@ async function goInstall({ what, args, cwd, binary, target, say, variable }: GoI
     clearInterval(heartbeat);
     rmSync(gobin, { recursive: true, force: true });
   }
+}
+
+/** The Java time-skipping test server (TEMPORAL.md), for workflow tests of timers that last days. */
+export const TEMPORAL_TEST_SERVER_VERSION = '1.31.0';
+
+/**
+ * A launcher for `io.temporal:temporal-test-server`, fetched once from Maven
+ * Central with Maven into the cache, for the SDK's `existing-path` executable
+ * (`<launcher> <port>`). The launcher `exec`s java so the SDK's SIGKILL reaches the JVM.
+ */
+export async function resolveTestServer(say: Say = defaultSay): Promise<string> {
+  const dir = path.join(cacheRoot(), `temporal-test-server-${TEMPORAL_TEST_SERVER_VERSION}`);
+  const launcher = path.join(dir, 'test-server');
+  if (existsSync(launcher)) return launcher;
+  for (const tool of ['java', 'mvn']) {
+    if (spawnSync(tool, ['-version'], { stdio: 'ignore' }).status !== 0) {
+      throw new MissingToolError(`Cannot fetch the Temporal test server: ${tool} is not installed (Debian: apt-get install default-jdk-headless maven).`);
+    }
+  }
+  mkdirSync(path.dirname(dir), { recursive: true });
+  const work = mkdtempSync(path.join(path.dirname(dir), '.fetch-'));
+  try {
+    writeFileSync(
+      path.join(work, 'pom.xml'),
+      `<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
+<groupId>local</groupId><artifactId>temporal-test-server-launcher</artifactId><version>1</version>
+<dependencies><dependency><groupId>io.temporal</groupId><artifactId>temporal-test-server</artifactId><version>${TEMPORAL_TEST_SERVER_VERSION}</version></dependency></dependencies>
+</project>\n`,
+    );
+    say(`fetching the Temporal test server ${TEMPORAL_TEST_SERVER_VERSION} with Maven, first run only…`);
+    const started = Date.now();
+    const run = spawnSync('mvn', ['-q', '-B', 'dependency:copy-dependencies', `-DoutputDirectory=${path.join(work, 'lib')}`], { cwd: work, encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`mvn dependency:copy-dependencies failed (exit ${run.status}):\n${`${run.stdout}${run.stderr}`.slice(-4000)}`);
+    writeFileSync(path.join(work, 'test-server'), `#!/bin/sh\nexec java -cp '${path.join(dir, 'lib')}/*' io.temporal.testserver.TestServer "$@"\n`, { mode: 0o755 });
+    try {
+      renameSync(work, dir);
+    } catch (err) {
+      if (!existsSync(launcher)) throw err; // else another process fetched it meanwhile
+    }
+    say(`fetched the Temporal test server in ${Math.round((Date.now() - started) / 1000)} s → ${dir}`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return launcher;
 }

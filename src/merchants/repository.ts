@@ -76,6 +76,16 @@ export type StatusUpdate = Partial<Pick<MerchantState, 'missingScopes' | 'webhoo
 export class MerchantRepository {
   private readonly Merchant: Model<MerchantDoc>;
   private readonly key: Buffer;
+  /**
+   * FerretDB v1 (the embedded store) applies an update as a read, then a write,
+   * without isolation: measured, 40 concurrent `$inc`s of one document left +3,
+   * and 40 concurrent `updateOne({g: 0}, {$set: {g: 1}})` matched 4 times.
+   * MongoDB applies each update atomically. So the fenced read-modify-writes of
+   * a merchant's record run one at a time per merchant in this process: that
+   * covers `npm start` (API and worker in one process, where the embedded store
+   * runs); production runs MongoDB, whose atomic updates need nothing more.
+   */
+  private readonly serial = new KeyedSerial();
 
   constructor(conn: Connection, encryptionKey: string) {
     this.Merchant = (conn.models.Merchant as Model<MerchantDoc> | undefined) ?? conn.model<MerchantDoc>('Merchant', merchantSchema);
@@ -99,6 +109,10 @@ export class MerchantRepository {
    * except the webhook secret, which never changes once made.
    */
   async saveInstall(req: InstallRequest): Promise<MerchantState> {
+    return this.serial.run(req.merchantId, () => this.saveInstallNow(req));
+  }
+
+  private async saveInstallNow(req: InstallRequest): Promise<MerchantState> {
     await this.createOnce(req);
     const existing = await this.Merchant.findById(req.merchantId).lean();
     if (!existing) throw new Error(`merchant ${req.merchantId} vanished while installing`);
@@ -177,6 +191,10 @@ export class MerchantRepository {
    * overwrites a fresh one. Returns whether it applied.
    */
   async recordStatus(merchantId: string, generation: number, update: StatusUpdate): Promise<{ applied: boolean; installedAt: number | null }> {
+    return this.serial.run(merchantId, () => this.recordStatusNow(merchantId, generation, update));
+  }
+
+  private async recordStatusNow(merchantId: string, generation: number, update: StatusUpdate): Promise<{ applied: boolean; installedAt: number | null }> {
     const fence = { _id: merchantId, installGeneration: generation };
     const now = new Date();
     // installedAt is the first activation: set once, only where it is still unset.
@@ -190,6 +208,10 @@ export class MerchantRepository {
    * saved since (that re-install's `installing` must not be overwritten).
    */
   async markUninstalled(merchantId: string, lastError: string | null = null, generation?: number): Promise<boolean> {
+    return this.serial.run(merchantId, () => this.markUninstalledNow(merchantId, lastError, generation));
+  }
+
+  private async markUninstalledNow(merchantId: string, lastError: string | null, generation?: number): Promise<boolean> {
     const filter = generation === undefined ? { _id: merchantId } : { _id: merchantId, installGeneration: generation };
     const res = await this.Merchant.updateOne(filter, { $set: { status: 'uninstalled', webhooks: [], lastError, updatedAt: new Date() } });
     return res.matchedCount === 1;
@@ -227,5 +249,21 @@ export class StoreMismatchError extends Error {
     readonly requestedStoreHash: string,
   ) {
     super(`merchant ${merchantId} is connected to BigCommerce store ${boundStoreHash}, not ${requestedStoreHash}; connect another store under another merchant id`);
+  }
+}
+
+/** Runs tasks of one key one after another (in call order); tasks of different keys run freely. */
+export class KeyedSerial {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const result = previous.then(task);
+    const tail = result.catch(() => undefined);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return result;
   }
 }

@@ -1,10 +1,18 @@
-import { condition, setHandler } from '@temporalio/workflow';
+import { condition, patched, setHandler } from '@temporalio/workflow';
 import { bigcommerce, store } from './activities';
 import { OrderStatus, orderStatusChangedSignal, type OrderResult, type OrderSnapshot, type OrderWorkflowInput } from './messages';
 
 const FIRST_RECHECK_MS = 60_000;
 const MAX_RECHECK_MS = 6 * 3_600_000;
 const GIVE_UP_AFTER_MS = 7 * 24 * 3_600_000;
+
+/**
+ * Patch id: a status signal that arrives while a re-check's fetch is in flight
+ * wakes the next wait at once. Before it, the flag was cleared when the wait
+ * began, so such a signal was forgotten and the credit waited for the timer
+ * (up to 6 h). Runs recorded before the patch replay with the old clearing.
+ */
+export const KEEP_WAKEUP_DURING_FETCH = 'order-keeps-wakeup-during-fetch';
 
 /**
  * One order: fetch it, wait while it is Incomplete, credit it once (rules 1–3).
@@ -25,12 +33,14 @@ export async function orderWorkflow({ merchantId, orderId }: OrderWorkflowInput)
   let delay = FIRST_RECHECK_MS;
   while (order?.statusId === OrderStatus.Incomplete) {
     if (waited >= GIVE_UP_AFTER_MS) return { outcome: 'still_incomplete' };
-    statusChanged = false;
+    if (!patched(KEEP_WAKEUP_DURING_FETCH)) statusChanged = false;
     const woken = await condition(() => statusChanged, delay);
     if (!woken) {
       waited += delay;
       delay = Math.min(delay * 2, MAX_RECHECK_MS);
     }
+    // Cleared before the fetch, not before the next wait: a signal during the fetch counts.
+    statusChanged = false;
     order = await fetch();
   }
   if (!order) return { outcome: 'not_found' };

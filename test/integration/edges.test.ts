@@ -154,6 +154,9 @@ describe('install races and installedAt', () => {
     expect(answers.map((r) => r.status)).toEqual(Array(12).fill(202));
     expect(new Set(answers.map((r) => r.body.runId)).size).toBe(1);
     await waitFor(async () => ((await sys.state(id)).body.status === 'active' ? true : undefined), 30_000, 'active');
+    // The record and the workflow agree on the last install (FerretDB's unisolated updates once lost one here).
+    const query = (await sys.client.workflow.getHandle(`bigcommerce-merchant:${id}`).query('state')) as { generation: number };
+    expect(query.generation).toBe(12);
     const runs: string[] = [];
     for await (const wf of sys.client.workflow.list({ query: `WorkflowId = "bigcommerce-merchant:${id}"` })) runs.push(wf.runId);
     expect(runs).toHaveLength(1);

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
@@ -9,8 +9,10 @@ import { startSystem, waitFor } from '../helpers/system';
  * Determinism guard: histories recorded from real runs (install, orders, an
  * incomplete order woken by its status change, refunds, a refund whose order
  * event was lost, uninstall) must replay against the current workflow code.
- * A change that would break running workflows fails here.
- * `RECORD_HISTORIES=1 npx jest test/integration/replay.test.ts` records them anew.
+ * A change that would break running workflows fails here. Each folder holds
+ * the histories of one version of the code; older folders are kept, so running
+ * workflows of every earlier version are covered.
+ * `RECORD_HISTORIES=<yyyy-mm-dd> npx jest test/integration/replay.test.ts` records a new folder.
  */
 const dir = path.resolve(__dirname, '..', 'fixtures', 'histories');
 
@@ -22,7 +24,8 @@ interface Fixture {
   history: string;
 }
 
-if (process.env.RECORD_HISTORIES === '1') {
+const label = process.env.RECORD_HISTORIES;
+if (label) {
   test('record histories', async () => {
     const sys = await startSystem();
     try {
@@ -30,6 +33,7 @@ if (process.env.RECORD_HISTORIES === '1') {
       const account = sys.newStore();
       await sys.installActive(id, account);
       const paid = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '100.0000', email: 'a@example.com', customerId: 7 });
+      const yen = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '1500.0000', email: 'y@example.com', currency: 'JPY', storeDefaultCurrency: 'USD', exchangeRate: '150.0000000000' });
       const incomplete = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '20.0000', email: 'b@example.com', statusId: 0 });
       const wait = async (wfId: string) => {
         const h = sys.client.workflow.getHandle(wfId);
@@ -37,6 +41,7 @@ if (process.env.RECORD_HISTORIES === '1') {
         return h;
       };
       await (await wait(`bigcommerce-order:${id}:${paid.id}`)).result();
+      await (await wait(`bigcommerce-order:${id}:${yen.id}`)).result();
       const inc = await wait(`bigcommerce-order:${id}:${incomplete.id}`);
       sys.sandbox.setOrderStatus(account.storeHash, incomplete.id, 11);
       await inc.result();
@@ -53,23 +58,26 @@ if (process.env.RECORD_HISTORIES === '1') {
       for (const wfId of [
         `bigcommerce-merchant:${id}`,
         `bigcommerce-order:${id}:${paid.id}`,
+        `bigcommerce-order:${id}:${yen.id}`,
         `bigcommerce-order:${id}:${incomplete.id}`,
         `bigcommerce-refund:${id}:${r1.id}`,
         `bigcommerce-refund:${id}:${r2.id}`,
       ]) {
         const history = await sys.client.workflow.getHandle(wfId).fetchHistory();
         const fixture: Fixture = { workflowId: wfId, encryptionKey: sys.config.ENCRYPTION_KEY, history: Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('base64') };
-        writeFileSync(path.join(dir, `${wfId.split(':')[0]}-${wfId.split(':').slice(2).join('-') || 'merchant'}.json`), JSON.stringify(fixture, null, 1) + '\n');
+        mkdirSync(path.join(dir, label), { recursive: true });
+        writeFileSync(path.join(dir, label, `${wfId.split(':')[0]}-${wfId.split(':').slice(2).join('-') || 'merchant'}.json`), JSON.stringify(fixture, null, 1) + '\n');
       }
     } finally {
       await sys.stop();
     }
   });
 } else {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+  const versions = readdirSync(dir).sort();
+  const files = versions.flatMap((v) => readdirSync(path.join(dir, v)).filter((f) => f.endsWith('.json')).map((f) => path.join(v, f)));
 
-  test('there are recorded histories for each workflow type', () => {
-    const types = new Set(files.map((f) => f.split('-').slice(0, 2).join('-')));
+  test.each(versions)('the histories of %s cover each workflow type', (version) => {
+    const types = new Set(files.filter((f) => f.startsWith(`${version}${path.sep}`)).map((f) => path.basename(f).split('-').slice(0, 2).join('-')));
     expect([...types].sort()).toEqual(['bigcommerce-merchant', 'bigcommerce-order', 'bigcommerce-refund']);
   });
 
