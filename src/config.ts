@@ -26,6 +26,10 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Not in the contract: the merchant workflow continues-as-new past this many history events (contract bound: 10,000). */
   MERCHANT_HISTORY_LIMIT: z.coerce.number().int().min(100).max(9_000).default(5_000),
+  /** Seconds between two reconciliations of one merchant (CONTRACT §4 rule 8). */
+  RECONCILE_INTERVAL: z.coerce.number({ error: 'must be a number of seconds' }).int('must be whole seconds').min(5, 'must be at least 5').default(900),
+  /** The largest share of a store's rate-limit quota one worker process uses in a window (rule 10). */
+  RATE_LIMIT_SHARE: z.coerce.number({ error: 'must be a number' }).gt(0, 'must be above 0').max(1, 'must be at most 1').default(0.8),
 });
 
 export type Config = Omit<z.infer<typeof envSchema>, 'PUBLIC_BASE_URL' | 'DASHBOARD_API_KEY' | 'ENCRYPTION_KEY'> & {

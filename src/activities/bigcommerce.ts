@@ -1,11 +1,14 @@
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { BigCommerceClient } from '../bigcommerce/client';
+import type { Priority } from '../bigcommerce/rate-budget';
+import { orderTransactionId, refundTransactionId } from '../ledger/ledger';
 import { type Order } from '../bigcommerce/schemas';
 import { REQUIRED_SCOPES, type Scope, WEBHOOK_SCOPES } from '../bigcommerce/scopes';
 import { amountFromNumber, formatAmount, parseExchangeRate } from '../ledger/points';
 import type { WebhookRef } from '../merchants/repository';
 import type { Store } from '../store';
-import type { OrderSnapshot, RefundSnapshot } from '../workflows/messages';
+import { type OrderSnapshot, type RefundSnapshot, type SweepCursor, type SweepResult } from '../workflows/messages';
 import { FailureType, mapFailures } from './failures';
 
 /** The header BigCommerce sends back with every callback of a hook we registered. */
@@ -14,8 +17,13 @@ export const WEBHOOK_SECRET_HEADER = 'X-Loyalty-Webhook-Secret';
 export interface BigCommerceDeps {
   store: Store;
   publicBaseUrl: string;
+  rateLimitShare?: number;
   requestTimeoutMs?: number;
 }
+
+/** Pages of 250 one sweep activity reads at most per list before handing back: its result stays small. */
+const SWEEP_PAGES = 4;
+const PAGE_LIMIT = 250;
 
 const webhookPath = (merchantId: string) => `/webhooks/bigcommerce/${encodeURIComponent(merchantId)}`;
 
@@ -35,12 +43,58 @@ export function isMerchantHook(destination: string, merchantId: string): boolean
   }
 }
 
-export function createBigCommerceActivities({ store, publicBaseUrl, requestTimeoutMs }: BigCommerceDeps) {
-  async function connect(merchantId: string) {
+export function createBigCommerceActivities({ store, publicBaseUrl, rateLimitShare, requestTimeoutMs }: BigCommerceDeps) {
+  /**
+   * The merchant's client. A merchant whose credentials failed (status `failed`)
+   * gets no call at all until it is installed again: the caller is told
+   * `MerchantSuspended` instead, so no request leaves with a dead token.
+   */
+  async function connect(merchantId: string, priority: Priority = 'live', evenIfFailed = false) {
     const merchant = await store.merchants.secrets(merchantId);
     if (!merchant) throw ApplicationFailure.create({ type: FailureType.MerchantGone, message: `merchant ${merchantId} is not installed`, nonRetryable: true });
-    const client = new BigCommerceClient({ apiBase: merchant.state.apiBase, accessToken: merchant.accessToken, timeoutMs: requestTimeoutMs });
+    if (merchant.state.status === 'failed' && !evenIfFailed) {
+      throw ApplicationFailure.create({
+        type: FailureType.MerchantSuspended,
+        message: `merchant ${merchantId} is failed (${merchant.state.lastError ?? 'credentials'}): waiting for a re-install`,
+        nonRetryable: true,
+      });
+    }
+    const client = new BigCommerceClient({ apiBase: merchant.state.apiBase, accessToken: merchant.accessToken, timeoutMs: requestTimeoutMs, rateLimitShare, priority });
     return { client, merchant };
+  }
+
+  /**
+   * Makes sure exactly one active hook per scope points at this merchant's
+   * webhook URL with the current secret header: reuses hooks that exist,
+   * re-activates or re-keys them, re-creates deleted ones, deletes this
+   * merchant's stale ones, never duplicates. Counts what it had to repair.
+   */
+  async function ensureWebhooks(merchantId: string): Promise<{ webhooks: WebhookRef[]; repaired: number }> {
+    const { client, merchant } = await connect(merchantId);
+    const destination = webhookDestination(publicBaseUrl, merchantId);
+    const headers = { [WEBHOOK_SECRET_HEADER]: merchant.webhookSecret };
+    const hooks = await client.listHooks();
+    const webhooks: WebhookRef[] = [];
+    let repaired = 0;
+    for (const scope of WEBHOOK_SCOPES) {
+      const [keep, ...extra] = hooks.filter((h) => h.scope === scope && h.destination === destination);
+      for (const h of extra) await client.deleteHook(h.id);
+      let hook = keep;
+      if (!hook) {
+        hook = await client.createHook({ scope, destination, headers });
+        repaired++;
+      } else if (!hook.is_active || headerValue(hook.headers, WEBHOOK_SECRET_HEADER) !== merchant.webhookSecret) {
+        hook = await client.updateHook(hook.id, { is_active: true, headers });
+        repaired++;
+      }
+      webhooks.push({ scope, id: hook.id, isActive: hook.is_active });
+    }
+    // This merchant's hooks at an old destination, e.g. after PUBLIC_BASE_URL moved. Hooks
+    // of other merchant ids installed with the same API account are theirs: left alone.
+    for (const h of hooks) {
+      if (h.destination !== destination && isMerchantHook(h.destination, merchantId)) await client.deleteHook(h.id);
+    }
+    return { webhooks, repaired };
   }
 
   return {
@@ -52,42 +106,60 @@ export function createBigCommerceActivities({ store, publicBaseUrl, requestTimeo
       return { missingScopes };
     }),
 
-    /**
-     * Makes sure exactly one active hook per scope points at this merchant's
-     * webhook URL with the current secret header: reuses hooks that exist,
-     * re-activates or re-keys them, deletes our stale ones, never duplicates.
-     */
-    registerWebhooks: mapFailures(async ({ merchantId }: { merchantId: string }): Promise<WebhookRef[]> => {
-      const { client, merchant } = await connect(merchantId);
-      const destination = webhookDestination(publicBaseUrl, merchantId);
-      const headers = { [WEBHOOK_SECRET_HEADER]: merchant.webhookSecret };
-      const hooks = await client.listHooks();
-      const result: WebhookRef[] = [];
-      for (const scope of WEBHOOK_SCOPES) {
-        const [keep, ...extra] = hooks.filter((h) => h.scope === scope && h.destination === destination);
-        for (const h of extra) await client.deleteHook(h.id);
-        let hook = keep;
-        if (!hook) hook = await client.createHook({ scope, destination, headers });
-        else if (!hook.is_active || headerValue(hook.headers, WEBHOOK_SECRET_HEADER) !== merchant.webhookSecret) {
-          hook = await client.updateHook(hook.id, { is_active: true, headers });
-        }
-        result.push({ scope, id: hook.id, isActive: hook.is_active });
-      }
-      // This merchant's hooks at an old destination, e.g. after PUBLIC_BASE_URL moved. Hooks
-      // of other merchant ids installed with the same API account are theirs: left alone.
-      for (const h of hooks) {
-        if (h.destination !== destination && isMerchantHook(h.destination, merchantId)) await client.deleteHook(h.id);
-      }
-      return result;
-    }),
+    /** Registers (or repairs) the merchant's three webhooks at install. */
+    registerWebhooks: mapFailures(async ({ merchantId }: { merchantId: string }): Promise<WebhookRef[]> => (await ensureWebhooks(merchantId)).webhooks),
 
-    /** Deletes every hook this integration registered for the merchant. */
+    /** Deletes every hook this integration registered for the merchant (also while it is failed: a dead token just fails). */
     deleteWebhooks: mapFailures(async ({ merchantId }: { merchantId: string }): Promise<{ deleted: number }> => {
-      const { client } = await connect(merchantId);
+      const { client } = await connect(merchantId, 'live', true);
       const ours = (await client.listHooks()).filter((h) => isMerchantHook(h.destination, merchantId));
       for (const h of ours) await client.deleteHook(h.id);
       return { deleted: ours.length };
     }),
+
+    /**
+     * One step of a reconciliation (rule 8): reads up to a few pages of the
+     * orders modified and the refunds created since the cursors, at background
+     * priority, and answers only what the ledger lacks, so the merchant
+     * workflow's history grows with what was missed, not with the store's
+     * traffic. With `repairHooks`, also re-activates or re-creates the webhooks.
+     */
+    sweep: mapFailures(
+      async (input: {
+        merchantId: string;
+        installedAt: number;
+        orders: SweepCursor | null;
+        refunds: SweepCursor | null;
+        repairHooks: boolean;
+      }): Promise<SweepResult & { hooks?: { webhooks: WebhookRef[]; repaired: number } }> => {
+        const startedAt = Date.now();
+        const { merchantId } = input;
+        const { client } = await connect(merchantId, 'background');
+        const hooks = input.repairHooks ? await ensureWebhooks(merchantId) : undefined;
+        const result: SweepResult = { orders: [], refunds: [], ordersNext: null, refundsNext: null, startedAt };
+        // date_created has whole seconds: an order in the install's own second counts as after it.
+        const installSecond = Math.floor(input.installedAt / 1000) * 1000;
+
+        for (let cursor = input.orders, pages = 0; cursor && pages < SWEEP_PAGES; pages++) {
+          const page = await client.listOrders({ minDateModified: new Date(cursor.from), sort: 'date_modified:asc', page: cursor.page, limit: PAGE_LIMIT });
+          heartbeat();
+          const candidates = page.filter((o) => !o.is_deleted && Date.parse(o.date_created) >= installSecond);
+          const credited = await store.ledger.existing(candidates.map((o) => orderTransactionId(merchantId, o.id)));
+          for (const o of candidates) if (!credited.has(orderTransactionId(merchantId, o.id))) result.orders.push({ orderId: o.id, statusId: o.status_id });
+          cursor = page.length < PAGE_LIMIT ? null : nextOrdersCursor(cursor, page);
+          result.ordersNext = cursor;
+        }
+        for (let cursor = input.refunds, pages = 0; cursor && pages < SWEEP_PAGES; pages++) {
+          const { refunds, totalPages } = await client.listRefunds({ createdMin: new Date(cursor.from), page: cursor.page, limit: PAGE_LIMIT });
+          heartbeat();
+          const deducted = await store.ledger.existing(refunds.map((r) => refundTransactionId(merchantId, r.id)));
+          for (const r of refunds) if (!deducted.has(refundTransactionId(merchantId, r.id))) result.refunds.push({ refundId: r.id, orderId: r.order_id });
+          cursor = cursor.page < totalPages ? { from: cursor.from, page: cursor.page + 1 } : null;
+          result.refundsNext = cursor;
+        }
+        return hooks ? { ...result, hooks } : result;
+      },
+    ),
 
     /** The order as the rules need it, or null when BigCommerce does not know it. */
     fetchOrder: mapFailures(async ({ merchantId, orderId }: { merchantId: string; orderId: number }): Promise<OrderSnapshot | null> => {
@@ -111,6 +183,25 @@ export function createBigCommerceActivities({ store, publicBaseUrl, requestTimeo
       },
     ),
   };
+}
+
+/**
+ * Orders are paged by date_modified, which moves when an order changes: the
+ * next page continues from the last date seen (page 1 again), so an order
+ * modified while we page moves ahead of us rather than out of reach. Only when
+ * a whole page shares one second does it turn the page.
+ */
+function nextOrdersCursor(cursor: SweepCursor, page: Order[]): SweepCursor {
+  const last = Date.parse(page[page.length - 1]!.date_modified ?? '');
+  return Number.isFinite(last) && last > cursor.from ? { from: last, page: 1 } : { from: cursor.from, page: cursor.page + 1 };
+}
+
+function heartbeat(): void {
+  try {
+    Context.current().heartbeat();
+  } catch {
+    // not in an activity (direct calls in tests)
+  }
 }
 
 function headerValue(headers: Record<string, string> | null | undefined, name: string): string | undefined {

@@ -10,6 +10,8 @@ export const FailureType = {
   NotFound: 'NotFound',
   BadResponse: 'BadResponse',
   MerchantGone: 'MerchantGone',
+  /** The merchant is `failed` (credentials rejected or scopes missing): no call is made until a re-install. */
+  MerchantSuspended: 'MerchantSuspended',
 } as const;
 
 /**

@@ -6,6 +6,7 @@ import { createMerchantActivities } from './merchants';
 export interface ActivityDeps {
   store: Store;
   publicBaseUrl: string;
+  rateLimitShare?: number;
   requestTimeoutMs?: number;
 }
 

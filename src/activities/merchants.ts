@@ -1,4 +1,4 @@
-import type { StatusUpdate } from '../merchants/repository';
+import type { StatusUpdate, WebhookRef } from '../merchants/repository';
 import type { Store } from '../store';
 
 export function createMerchantActivities({ store }: { store: Store }) {
@@ -18,6 +18,17 @@ export function createMerchantActivities({ store }: { store: Store }) {
       update: StatusUpdate;
     }): Promise<{ applied: boolean; installedAt: number | null }> {
       return store.merchants.recordStatus(merchantId, generation, update);
+    },
+
+    /** A finished reconciliation, for the state route (fenced like recordMerchantStatus). */
+    async recordReconciliation(input: {
+      merchantId: string;
+      generation: number;
+      reconciliation: { lastRunAt: number | null; ordersRecovered: number; refundsRecovered: number; webhooksRepaired: number };
+      webhooks: WebhookRef[] | null;
+    }): Promise<boolean> {
+      const { lastRunAt, ...totals } = input.reconciliation;
+      return store.merchants.recordReconciliation(input.merchantId, input.generation, { ...totals, lastRunAt: lastRunAt === null ? null : new Date(lastRunAt) }, input.webhooks);
     },
 
     /** Fenced like recordMerchantStatus: a re-install saved meanwhile wins. */

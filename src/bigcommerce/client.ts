@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BadResponseError, MissingScopeError, NotFoundError, RateLimitedError, TransientError, UnauthorizedError } from './errors';
 import { type Hook, HookSchema, type Order, OrderSchema, type Refund, RefundSchema, v3List, v3One } from './schemas';
+import { budgetFor, type Priority, type RateBudget, rateHeaders } from './rate-budget';
 import { type Scope, SCOPE_PROBES, scopePresent } from './scopes';
 
 export interface ClientOptions {
@@ -8,14 +9,11 @@ export interface ClientOptions {
   apiBase: string;
   accessToken: string;
   timeoutMs?: number;
+  /** The largest share of the store's quota this process uses in a window (RATE_LIMIT_SHARE). */
+  rateLimitShare?: number;
+  /** Background work (sweeps, imports) yields to live work when the budget runs low. */
+  priority?: Priority;
 }
-
-/**
- * Requests held back until a store's rate-limit window resets, shared by every
- * client in this process: after a 429 (or a response with no requests left),
- * no request to that store leaves before the time BigCommerce named.
- */
-const blockedUntil = new Map<string, number>();
 
 /** The wait BigCommerce asks for: the longer of the window reset and X-Retry-After. */
 export function rateLimitWaitMs(headers: Headers): number | undefined {
@@ -32,17 +30,21 @@ interface RawResponse {
 
 export class BigCommerceClient {
   private readonly timeoutMs: number;
+  private readonly budget: RateBudget;
 
   constructor(private readonly opts: ClientOptions) {
     this.timeoutMs = opts.timeoutMs ?? 15_000;
+    this.budget = budgetFor(opts.apiBase, opts.rateLimitShare ?? 0.8);
+  }
+
+  /** The same account at another priority, sharing the store's budget. */
+  withPriority(priority: Priority): BigCommerceClient {
+    return new BigCommerceClient({ ...this.opts, priority });
   }
 
   /** One HTTP exchange. Statuses in `pass` are returned; every other non-2xx becomes a typed error. */
   private async send(method: string, path: string, body?: unknown, pass: number[] = []): Promise<RawResponse> {
-    const gate = blockedUntil.get(this.opts.apiBase);
-    if (gate !== undefined && gate > Date.now()) {
-      throw new RateLimitedError(`rate limit window of the store resets in ${gate - Date.now()} ms`, gate - Date.now());
-    }
+    await this.budget.acquire(this.opts.priority);
     let res: Response;
     try {
       res = await fetch(this.opts.apiBase + path, {
@@ -57,13 +59,15 @@ export class BigCommerceClient {
         redirect: 'error',
       });
     } catch (err) {
+      this.budget.settle(undefined);
       const e = err as Error;
       throw new TransientError(`${method} ${path}: ${e.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : e.message}`);
     }
+    this.budget.settle(rateHeaders(res.headers));
     const text = await res.text();
-    if (res.headers.get('x-rate-limit-requests-left') === '0' || res.status === 429) {
+    if (res.status === 429) {
       const wait = rateLimitWaitMs(res.headers);
-      if (wait !== undefined) blockedUntil.set(this.opts.apiBase, Date.now() + wait);
+      if (wait !== undefined) this.budget.blockFor(wait);
     }
     if (res.ok || pass.includes(res.status)) {
       let parsed: unknown = null;
@@ -118,6 +122,28 @@ export class BigCommerceClient {
     const res = await this.send('GET', `/v3/orders/${orderId}/payment_actions/refunds`);
     const refunds = res.status === 204 ? [] : this.parse(v3List(RefundSchema), res.body, `refunds of order ${orderId}`).data;
     return refunds.sort((a, b) => a.id - b.id);
+  }
+
+  /**
+   * One page of orders, as `GET /v2/orders` filters and sorts them (an empty
+   * page is BigCommerce's 204). Dates are sent as ISO 8601, which v2 accepts.
+   */
+  async listOrders(q: { minDateModified?: Date; minDateCreated?: Date; sort: 'date_modified:asc' | 'id:asc'; page: number; limit: number }): Promise<Order[]> {
+    const params = new URLSearchParams({ sort: q.sort, page: String(q.page), limit: String(q.limit) });
+    if (q.minDateModified) params.set('min_date_modified', q.minDateModified.toISOString().replace(/\.\d{3}Z$/, 'Z'));
+    if (q.minDateCreated) params.set('min_date_created', q.minDateCreated.toISOString().replace(/\.\d{3}Z$/, 'Z'));
+    const res = await this.send('GET', `/v2/orders?${params}`);
+    if (res.status === 204) return [];
+    return this.parse(z.array(OrderSchema), res.body, 'orders');
+  }
+
+  /** One page of the store's refunds created at or after `createdMin`, by id; and how many pages there are. */
+  async listRefunds(q: { createdMin: Date; page: number; limit: number }): Promise<{ refunds: Refund[]; totalPages: number }> {
+    const params = new URLSearchParams({ 'created:min': q.createdMin.toISOString(), page: String(q.page), limit: String(q.limit) });
+    const res = await this.send('GET', `/v3/orders/payment_actions/refunds?${params}`);
+    if (res.status === 204) return { refunds: [], totalPages: 0 };
+    const list = this.parse(v3List(RefundSchema), res.body, 'refunds');
+    return { refunds: list.data, totalPages: list.meta?.pagination?.total_pages ?? 1 };
   }
 
   /** The hooks of this API account (BigCommerce lists only the token's own client's hooks). */

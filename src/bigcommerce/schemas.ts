@@ -10,6 +10,7 @@ export const OrderSchema = z.looseObject({
   status_id: z.number().int().min(0),
   status: z.string().optional(),
   date_created: z.string(),
+  date_modified: z.string().optional(),
   total_inc_tax: decimalString,
   currency_code: z.string().min(3).max(3),
   /** The transactional currency: the money fields are in it (BIGCOMMERCE.md, Orders). */

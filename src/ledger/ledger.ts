@@ -69,6 +69,13 @@ export class Ledger {
     }
   }
 
+  /** Which of these transaction ids are written (one query, ids only). */
+  async existing(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.m.Transaction.find({ _id: { $in: ids } }, { _id: 1 }).lean();
+    return new Set(rows.map((r) => r._id));
+  }
+
   async transaction(id: string): Promise<TransactionDoc | null> {
     return this.m.Transaction.findById(id).lean();
   }

@@ -34,7 +34,16 @@ interface MerchantDoc {
   /** The first time the merchant became active (since its last uninstall); null until then. */
   installedAt: Date | null;
   installGeneration: number;
+  /** What the last reconciliation found (rule 8); absent until the first one. */
+  reconciliation?: ReconciliationRecord;
   updatedAt: Date;
+}
+
+export interface ReconciliationRecord {
+  lastRunAt: Date | null;
+  ordersRecovered: number;
+  refundsRecovered: number;
+  webhooksRepaired: number;
 }
 
 const merchantSchema = new Schema<MerchantDoc>(
@@ -52,6 +61,10 @@ const merchantSchema = new Schema<MerchantDoc>(
     lastError: { type: String, default: null },
     installedAt: { type: Date, default: null },
     installGeneration: { type: Number, required: true },
+    reconciliation: {
+      type: { _id: false, lastRunAt: Date, ordersRecovered: Number, refundsRecovered: Number, webhooksRepaired: Number },
+      default: undefined,
+    },
     updatedAt: { type: Date, required: true },
   },
   { versionKey: false, collection: 'merchants' },
@@ -204,6 +217,19 @@ export class MerchantRepository {
   }
 
   /**
+   * Records a reconciliation's totals and what BigCommerce said of the hooks,
+   * unless a newer install has started since. The totals are the workflow's
+   * running sums, so a retried write is harmless.
+   */
+  async recordReconciliation(merchantId: string, generation: number, reconciliation: ReconciliationRecord, webhooks: WebhookRef[] | null): Promise<boolean> {
+    return this.serial.run(merchantId, async () => {
+      const $set = { reconciliation, ...(webhooks ? { webhooks } : {}), updatedAt: new Date() };
+      const res = await this.Merchant.updateOne({ _id: merchantId, installGeneration: generation, status: 'active' }, { $set });
+      return res.matchedCount === 1;
+    });
+  }
+
+  /**
    * Records the uninstall; with a generation, only if no re-install has been
    * saved since (that re-install's `installing` must not be overwritten).
    */
@@ -237,6 +263,14 @@ function toState(doc: MerchantDoc): MerchantState {
     lastError: doc.lastError ?? null,
     installedAt: doc.installedAt ?? null, // FerretDB drops null fields on read
     installGeneration: doc.installGeneration,
+    reconciliation: doc.reconciliation
+      ? {
+          lastRunAt: doc.reconciliation.lastRunAt ?? null,
+          ordersRecovered: doc.reconciliation.ordersRecovered ?? 0,
+          refundsRecovered: doc.reconciliation.refundsRecovered ?? 0,
+          webhooksRepaired: doc.reconciliation.webhooksRepaired ?? 0,
+        }
+      : undefined,
   };
 }
 

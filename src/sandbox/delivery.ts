@@ -9,7 +9,7 @@ export interface DeliveryRecord {
   scope: string;
   hash: string;
   attempt: number;
-  status: number | 'network-error';
+  status: number | 'network-error' | 'lost';
   at: number;
 }
 
@@ -23,6 +23,8 @@ export class WebhookDelivery {
   readonly log: DeliveryRecord[] = [];
   /** Every callback is sent this many times (BigCommerce does send duplicates). */
   copies = 1;
+  /** Best effort: while true, callbacks are lost in transit (never sent, never retried, the hook stays active). */
+  losing = false;
   private pending = new Set<Promise<void>>();
   private timers = new Map<NodeJS.Timeout, () => void>();
   private closed = false;
@@ -34,6 +36,10 @@ export class WebhookDelivery {
 
   fire(store: SandboxStoreState, scope: string, data: Record<string, unknown>): void {
     const hooks = [...store.hooks.values()].filter((h) => h.scope === scope && h.is_active);
+    if (this.losing) {
+      for (const hook of hooks) this.log.push({ hookId: hook.id, scope, hash: newHash(), attempt: 0, status: 'lost', at: Date.now() });
+      return;
+    }
     for (const hook of hooks) {
       const body = JSON.stringify({ scope, store_id: store.storeId, data, hash: newHash(), created_at: Math.floor(Date.now() / 1000), producer: `stores/${store.hash}` });
       for (let i = 0; i < this.copies; i++) this.track(this.attempt(store, hook, body, 0));

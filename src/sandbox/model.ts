@@ -98,6 +98,8 @@ export interface RequestRecord {
   status: number;
   /** For a 429: when the client may send again (ms epoch). */
   retryAt?: number;
+  /** For a request counted against the quota: the start of its rate-limit window (ms epoch). */
+  windowStart?: number;
 }
 
 export interface SandboxStoreState {

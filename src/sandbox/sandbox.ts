@@ -137,6 +137,11 @@ export class Sandbox {
     return [...this.store(storeHash).hooks.values()];
   }
 
+  /** The merchant deletes a hook in the control panel (or an app removes it). */
+  deleteHook(storeHash: string, hookId: number): void {
+    if (!this.store(storeHash).hooks.delete(hookId)) throw new Error(`no hook ${hookId} in store ${storeHash}`);
+  }
+
   /** What BigCommerce does after the last failed retry, or after 90 days without events. */
   deactivateHook(storeHash: string, hookId: number): void {
     const hook = this.store(storeHash).hooks.get(hookId);
@@ -246,6 +251,7 @@ export class Sandbox {
       return void res.status(429).json({ status: 429, title: 'Too many requests', type: '' });
     }
     rate.used++;
+    record.windowStart = rate.windowStart;
     res.set(rateHeaders(rate.quota - rate.used, resetMs));
 
     const account = store.accounts.get(req.get('x-auth-token') ?? '');
@@ -289,9 +295,29 @@ export class Sandbox {
     });
 
     app.get(`${base}/v2/orders`, need(['orders']), (req, res) => {
-      const limit = Math.min(Number(req.query.limit ?? 50) || 50, 250);
-      const minId = Number(req.query.min_id ?? 0) || 0;
-      const list = [...store(res).orders.values()].filter((o) => o.id >= minId).slice(0, limit);
+      const q = req.query as Record<string, string | undefined>;
+      const limit = Math.min(Number(q.limit ?? 50) || 50, 250);
+      const pageNo = Math.max(Number(q.page ?? 1) || 1, 1);
+      const dates: Array<[string, keyof SandboxOrder, 'min' | 'max']> = [
+        ['min_date_created', 'date_created', 'min'],
+        ['max_date_created', 'date_created', 'max'],
+        ['min_date_modified', 'date_modified', 'min'],
+        ['max_date_modified', 'date_modified', 'max'],
+      ];
+      let list = [...store(res).orders.values()];
+      for (const [param, field, kind] of dates) {
+        if (q[param] === undefined) continue;
+        const bound = Date.parse(q[param]!); // RFC 2822 or ISO 8601, as BigCommerce accepts
+        if (Number.isNaN(bound)) return void v2Error(res, 400, `The field '${param}' is invalid.`);
+        list = list.filter((o) => (kind === 'min' ? Date.parse(o[field] as string) >= bound : Date.parse(o[field] as string) <= bound));
+      }
+      if (q.min_id) list = list.filter((o) => o.id >= Number(q.min_id));
+      if (q.max_id) list = list.filter((o) => o.id <= Number(q.max_id));
+      if (q.status_id) list = list.filter((o) => o.status_id === Number(q.status_id));
+      const [sortField = 'id', direction = 'asc'] = (q.sort ?? 'id:asc').split(':');
+      const key = (o: SandboxOrder) => (sortField === 'id' ? o.id : Date.parse(String(o[sortField as keyof SandboxOrder])));
+      list.sort((a, b) => (key(a) - key(b) || a.id - b.id) * (direction === 'desc' ? -1 : 1));
+      list = list.slice((pageNo - 1) * limit, pageNo * limit);
       if (list.length === 0) return void res.status(204).end(); // v2 lists answer 204 when empty
       res.json(list);
     });
@@ -302,6 +328,25 @@ export class Sandbox {
     });
 
     const refundScopes: Scope[] = ['orders', 'order_transactions'];
+    app.get(`${base}/v3/orders/payment_actions/refunds`, need(refundScopes), (req, res) => {
+      const q = req.query as Record<string, string | undefined>;
+      const limit = Math.min(Number(q.limit ?? 50) || 50, 250);
+      const pageNo = Math.max(Number(q.page ?? 1) || 1, 1);
+      let list = [...store(res).refunds].sort((a, b) => a.id - b.id);
+      for (const [param, kind] of [['created:min', 'min'], ['created:max', 'max']] as const) {
+        if (q[param] === undefined) continue;
+        const bound = Date.parse(q[param]!);
+        if (Number.isNaN(bound)) return void res.status(422).json({ status: 422, title: 'Input is invalid', type: '', errors: { [param]: 'must be RFC 3339' } });
+        list = list.filter((r) => (kind === 'min' ? Date.parse(r.created) >= bound : Date.parse(r.created) <= bound));
+      }
+      if (q['order_id:in']) {
+        const ids = new Set(q['order_id:in'].split(',').map(Number));
+        list = list.filter((r) => ids.has(r.order_id));
+      }
+      const totalPages = Math.max(1, Math.ceil(list.length / limit));
+      const data = list.slice((pageNo - 1) * limit, pageNo * limit);
+      res.json({ data, meta: { pagination: { total: list.length, count: data.length, per_page: limit, current_page: pageNo, total_pages: totalPages } } });
+    });
     app.get(`${base}/v3/orders/payment_actions/refunds/:refundId`, need(refundScopes), (req, res) => {
       const refund = store(res).refunds.find((r) => r.id === Number(req.params.refundId));
       if (!refund) return void v3Error(res, 404, 'Refund not found');

@@ -6,7 +6,7 @@ import type { Store } from '../store';
 import { dataConverter } from '../temporal/codec';
 
 export interface WorkerDeps {
-  config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'ENCRYPTION_KEY' | 'PUBLIC_BASE_URL'>;
+  config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'ENCRYPTION_KEY' | 'PUBLIC_BASE_URL' | 'RATE_LIMIT_SHARE'>;
   store: Store;
   /** Prebuilt workflow bundle (tests bundle once); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
@@ -42,7 +42,12 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities({ store: deps.store, publicBaseUrl: config.PUBLIC_BASE_URL, requestTimeoutMs: deps.requestTimeoutMs }),
+    activities: createActivities({
+      store: deps.store,
+      publicBaseUrl: config.PUBLIC_BASE_URL,
+      rateLimitShare: config.RATE_LIMIT_SHARE,
+      requestTimeoutMs: deps.requestTimeoutMs,
+    }),
     dataConverter: dataConverter(config.ENCRYPTION_KEY),
   });
   return { worker, connection };

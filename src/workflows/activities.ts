@@ -4,12 +4,14 @@ import type { Activities } from '../activities';
 /**
  * Activity proxies with the retry policies of each kind of work.
  *
- * Install-time calls give up on answers that retrying cannot change (a
- * rejected token, a missing scope) so the merchant sees `failed` at once.
- * Order and refund work never gives up on those: an order waits, retrying
- * with backoff up to an hour apart, until the merchant fixes the credentials.
+ * BigCommerce calls give up at once on answers that retrying cannot change (a
+ * rejected token, a missing scope, a merchant already failed): install turns
+ * the merchant `failed`; order and refund work hands the problem to the
+ * merchant and waits durably for a re-install (`withCredentials`), never
+ * retrying against a dead token.
  */
 const PERMANENT = ['NotFound', 'BadResponse', 'MerchantGone'];
+export const CREDENTIAL_FAILURES = ['Unauthorized', 'MissingScope', 'MerchantSuspended'];
 
 export const install = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
@@ -18,14 +20,28 @@ export const install = proxyActivities<Activities>({
     backoffCoefficient: 2,
     maximumInterval: '1 minute',
     maximumAttempts: 12,
-    nonRetryableErrorTypes: [...PERMANENT, 'Unauthorized', 'MissingScope'],
+    nonRetryableErrorTypes: [...PERMANENT, ...CREDENTIAL_FAILURES],
   },
 });
 
+/** Order and refund fetches: transient failures retried for ever, credential failures handed back at once. */
 export const bigcommerce = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 hour', nonRetryableErrorTypes: PERMANENT },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 hour', nonRetryableErrorTypes: [...PERMANENT, ...CREDENTIAL_FAILURES] },
 });
+
+/** Reconciliation sweeps: paged, heartbeating, a few attempts; a sweep that fails is tried again at the next interval. */
+export const reconcile = proxyActivities<Activities>({
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes: [...PERMANENT, ...CREDENTIAL_FAILURES] },
+});
+
+/** Whether a failure says the credentials are dead (or the merchant is failed), rather than something passing. */
+export function isCredentialFailure(err: unknown): boolean {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return cause instanceof ApplicationFailure && CREDENTIAL_FAILURES.includes(cause.type ?? '');
+}
 
 /** Activities on our own store (ledger, merchant records): retried until the store answers. */
 export const store = proxyActivities<Activities>({

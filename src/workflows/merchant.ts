@@ -4,7 +4,9 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   ParentClosePolicy,
+  patched,
   setHandler,
+  sleep,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
@@ -13,15 +15,23 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { StatusUpdate } from '../merchants/repository';
 import { BigCommerceOrderIdKey, MerchantIdKey, StoreHashKey } from '../temporal/search-attribute-keys';
-import { describeFailure, install as installActivities, store } from './activities';
+import type { WebhookRef } from '../merchants/repository';
+import { describeFailure, install as installActivities, isCredentialFailure, reconcile, store } from './activities';
 import {
+  credentialsRejectedSignal,
+  credentialsRenewedSignal,
   type InstallRequested,
   installRequestedSignal,
   type MerchantCounters,
   merchantStateQuery,
   type MerchantStatus,
+  OrderStatus,
   orderStatusChangedSignal,
   orderWorkflowId,
+  RECONCILE_OVERLAP_MS,
+  type ReconciliationState,
+  type SweepCursor,
+  type SweepResult,
   refundWorkflowId,
   uninstallRequestedSignal,
   type WebhookEvent,
@@ -37,6 +47,8 @@ export interface MerchantWorkflowInput {
   installedAt: number;
   /** Continue-as-new once a run's history reaches this many events (contract bound: 10,000). */
   historyLimit: number;
+  /** RECONCILE_INTERVAL in seconds (runs started before reconciliation existed: 900). */
+  reconcileIntervalSeconds?: number;
   /** What a previous run handed over when it continued-as-new. */
   carried?: Carried;
 }
@@ -48,10 +60,32 @@ interface Carried {
   uninstallRequested: boolean;
   events: WebhookEvent[];
   counters: MerchantCounters;
+  reconciliation?: ReconciliationState;
+  /** A reconciliation was due when the run continued-as-new. */
+  sweepDue?: boolean;
+  /** Order and refund workflows waiting for working credentials. */
+  waitingForCredentials?: string[];
+  recheckCredentials?: boolean;
 }
 
 /** Children started per workflow task at most: keeps each task, and each history batch, small. */
 const MAX_BATCH = 50;
+
+/** Patch ids (runs recorded before them replay the old way; see test/fixtures/histories). */
+const RECONCILIATION = 'merchant-reconciliation';
+const DISPATCH_BEFORE_UNINSTALL = 'merchant-dispatches-acknowledged-events-before-uninstall';
+
+/** One sweep in progress: where each list continues, and what it found so far. */
+interface Sweep {
+  orders: SweepCursor | null;
+  refunds: SweepCursor | null;
+  repairHooks: boolean;
+  startedAt: number | null;
+  ordersRecovered: number;
+  refundsRecovered: number;
+  webhooksRepaired: number;
+  webhooks: WebhookRef[] | null;
+}
 
 /**
  * One per merchant, for as long as the merchant is installed:
@@ -65,6 +99,7 @@ const MAX_BATCH = 50;
 export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ status: 'uninstalled'; counters: MerchantCounters }> {
   const { merchantId } = input;
   let installedAt = input.installedAt;
+  const reconcileEveryMs = (input.reconcileIntervalSeconds ?? 900) * 1000;
   const carried = input.carried;
   let storeHash = input.storeHash;
   let status: MerchantStatus = carried?.status ?? 'installing';
@@ -75,6 +110,12 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   const counters: MerchantCounters = carried
     ? { ...carried.counters, runs: carried.counters.runs + 1 }
     : { eventsReceived: 0, ordersStarted: 0, refundsStarted: 0, duplicateEvents: 0, statusUpdates: 0, runs: 1 };
+  const reconciliation: ReconciliationState = carried?.reconciliation ?? { watermark: null, lastRunAt: null, ordersRecovered: 0, refundsRecovered: 0, webhooksRepaired: 0 };
+  let sweepDue = carried?.sweepDue ?? false;
+  let sweep: Sweep | null = null;
+  let reconciling = false;
+  const waitingForCredentials = new Set(carried?.waitingForCredentials ?? []);
+  let recheckCredentials = carried?.recheckCredentials ?? false;
 
   setHandler(installRequestedSignal, (req) => {
     if (req.generation > Math.max(generation, pendingInstall?.generation ?? 0)) pendingInstall = req;
@@ -84,12 +125,27 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
     counters.eventsReceived++;
     events.push(event);
   });
-  setHandler(merchantStateQuery, () => ({ merchantId, storeHash, status, installedAt, generation, pendingEvents: events.length, counters }));
+  setHandler(credentialsRejectedSignal, ({ workflowId }) => {
+    waitingForCredentials.add(workflowId);
+    recheckCredentials = true;
+  });
+  setHandler(merchantStateQuery, () => ({
+    merchantId,
+    storeHash,
+    status,
+    installedAt,
+    generation,
+    pendingEvents: events.length,
+    counters,
+    reconciliation,
+    waitingForCredentials: waitingForCredentials.size,
+  }));
 
   const overHistoryLimit = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= input.historyLimit;
   let installing: Promise<void> | undefined;
 
   async function verifyAndLink(req: InstallRequested): Promise<void> {
+    const wasFailed = status === 'failed';
     generation = req.generation;
     status = 'installing';
     if (req.storeHash !== storeHash) {
@@ -109,9 +165,121 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
       update = { status: 'failed', missingScopes: [], lastError: describeFailure(err) };
     }
     status = update.status;
+    if (status === 'active') {
+      recheckCredentials = false;
+      // Back from failed: look at once for what BigCommerce changed meanwhile.
+      if (wasFailed && reconciling) sweepDue = true;
+    }
     const recorded = await store.recordMerchantStatus.executeWithOptions({ summary: `record status ${update.status}` }, [{ merchantId, generation: req.generation, update }]);
     // installedAt is the first activation (rule 5). Histories recorded before this answered a boolean.
     if (typeof recorded === 'object' && recorded.installedAt !== null) installedAt = recorded.installedAt;
+    if (status === 'active') await renewCredentials();
+  }
+
+  /** Tells every order and refund waiting for credentials that they work again. */
+  async function renewCredentials(): Promise<void> {
+    const ids = [...waitingForCredentials];
+    waitingForCredentials.clear();
+    await Promise.all(
+      ids.map((id) =>
+        getExternalWorkflowHandle(id)
+          .signal(credentialsRenewedSignal)
+          .catch(() => undefined), // it ended meanwhile
+      ),
+    );
+  }
+
+  /**
+   * A child (or a sweep) met rejected credentials: probe them once. Dead (401)
+   * or short of a scope, the merchant turns `failed` and BigCommerce hears no
+   * more from us until a re-install; alive (a passing 403, or a token replaced
+   * meanwhile), the waiting children try again.
+   */
+  async function recheck(): Promise<void> {
+    recheckCredentials = false;
+    let update: StatusUpdate | null = null;
+    try {
+      const { missingScopes } = await installActivities.verifyScopes.executeWithOptions({ summary: 'credentials were rejected: probe the 7 scopes again' }, [
+        { merchantId },
+      ]);
+      if (missingScopes.length > 0) update = { status: 'failed', missingScopes, lastError: `the API account lacks these scopes: ${missingScopes.join(', ')}` };
+    } catch (err) {
+      if (isCredentialFailure(err)) update = { status: 'failed', missingScopes: [], lastError: describeFailure(err) };
+    }
+    if (!update) return renewCredentials();
+    status = 'failed';
+    sweep = null;
+    await store.recordMerchantStatus.executeWithOptions({ summary: 'record status failed: credentials rejected' }, [{ merchantId, generation, update }]);
+  }
+
+  /**
+   * One step of a reconciliation (rule 8): a page-set of what BigCommerce
+   * changed since the watermark, less what the ledger has; everything found
+   * goes through the same order and refund workflows, by the same ids, as its
+   * webhook would have. The watermark moves only when a sweep has read both
+   * lists to the end, and it is carried across continue-as-new.
+   */
+  async function sweepStep(s: Sweep): Promise<void> {
+    let found: SweepResult & { hooks?: { webhooks: WebhookRef[]; repaired: number } };
+    try {
+      found = await reconcile.sweep.executeWithOptions({ summary: s.repairHooks ? 'reconcile: missed orders and refunds, webhooks' : 'reconcile: next pages' }, [
+        { merchantId, installedAt, orders: s.orders, refunds: s.refunds, repairHooks: s.repairHooks },
+      ]);
+    } catch (err) {
+      sweep = null; // tried again at the next interval, from the same watermark
+      if (isCredentialFailure(err)) recheckCredentials = true;
+      return;
+    }
+    s.startedAt ??= found.startedAt;
+    if (found.hooks) {
+      s.webhooks = found.hooks.webhooks;
+      s.webhooksRepaired = found.hooks.repaired;
+    }
+    for (let i = 0; i < found.orders.length; i += MAX_BATCH) {
+      const started = await Promise.all(found.orders.slice(i, i + MAX_BATCH).map(({ orderId, statusId }) => recoverOrder(orderId, statusId)));
+      s.ordersRecovered += started.filter(Boolean).length;
+    }
+    for (let i = 0; i < found.refunds.length; i += MAX_BATCH) {
+      const started = await Promise.all(found.refunds.slice(i, i + MAX_BATCH).map(({ refundId, orderId }) => startRefund(refundId, orderId, true)));
+      s.refundsRecovered += started.filter(Boolean).length;
+    }
+    s.orders = found.ordersNext;
+    s.refunds = found.refundsNext;
+    s.repairHooks = false;
+    if (s.orders || s.refunds) return;
+
+    reconciliation.watermark = s.startedAt;
+    reconciliation.lastRunAt = s.startedAt;
+    reconciliation.ordersRecovered += s.ordersRecovered;
+    reconciliation.refundsRecovered += s.refundsRecovered;
+    reconciliation.webhooksRepaired += s.webhooksRepaired;
+    sweep = null;
+    await store.recordReconciliation.executeWithOptions({ summary: `record reconciliation: ${s.ordersRecovered} orders, ${s.refundsRecovered} refunds recovered` }, [
+      { merchantId, generation, reconciliation: { ...reconciliation }, webhooks: s.webhooks },
+    ]);
+  }
+
+  /** A missed order: start its workflow (again, if an earlier one ended without a credit), or wake the running one. */
+  async function recoverOrder(orderId: number, statusId: number): Promise<boolean> {
+    if (await startOrder(orderId, true)) return true;
+    if (statusId !== OrderStatus.Incomplete) await wakeOrder(orderId, statusId);
+    return false;
+  }
+
+  async function wakeOrder(orderId: number, newStatusId: number): Promise<void> {
+    try {
+      await getExternalWorkflowHandle(orderWorkflowId(merchantId, orderId)).signal(orderStatusChangedSignal, { newStatusId });
+    } catch {
+      // The order's workflow already finished: nothing to wake.
+    }
+  }
+
+  /** The reconciliation timer: marks a sweep due every interval (durable; restarted by each run). */
+  async function reconcileEveryInterval(): Promise<void> {
+    for (;;) {
+      await sleep(reconcileEveryMs);
+      sweepDue = true;
+    }
   }
 
   /** Starts a child once; an id already started means a duplicate event. Answers whether it started. */
@@ -130,11 +298,15 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
     }
   }
 
-  const childOptions = (workflowId: string, orderId: number, summary: string) => ({
+  /**
+   * A completed child is never re-run by a duplicate webhook; a failed one may be.
+   * `revive` (a sweep found it uncredited, or an order left Incomplete) also re-runs
+   * one that completed without a transaction (rule 7: not found, still incomplete).
+   */
+  const childOptions = (workflowId: string, orderId: number, summary: string, revive = false) => ({
     workflowId,
     parentClosePolicy: ParentClosePolicy.ABANDON,
-    // A completed child is never re-run by a duplicate event; a failed one may be.
-    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+    workflowIdReusePolicy: revive ? WorkflowIdReusePolicy.ALLOW_DUPLICATE : WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
     typedSearchAttributes: [
       { key: MerchantIdKey, value: merchantId },
       { key: StoreHashKey, value: storeHash },
@@ -143,10 +315,20 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
     staticSummary: summary,
   });
 
-  const startOrder = (orderId: number) => {
+  const startOrder = (orderId: number, revive = false) => {
     const workflowId = orderWorkflowId(merchantId, orderId);
     return startOnce('order', () =>
-      startChild(orderWorkflow, { ...childOptions(workflowId, orderId, `order ${orderId} of ${merchantId}`), args: [{ merchantId, orderId }] }),
+      startChild(orderWorkflow, { ...childOptions(workflowId, orderId, `order ${orderId} of ${merchantId}`, revive), args: [{ merchantId, orderId }] }),
+    );
+  };
+
+  const startRefund = (refundId: number, orderId: number, revive = false) => {
+    const workflowId = refundWorkflowId(merchantId, refundId);
+    return startOnce('refund', () =>
+      startChild(refundWorkflow, {
+        ...childOptions(workflowId, orderId, `refund ${refundId} of order ${orderId}`, revive),
+        args: [{ merchantId, orderId, refundId, installedAt }],
+      }),
     );
   };
 
@@ -155,35 +337,43 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
       case 'store/order/created':
         await startOrder(event.orderId);
         return;
-      case 'store/order/refund/created': {
-        const workflowId = refundWorkflowId(merchantId, event.refundId);
-        await startOnce('refund', () =>
-          startChild(refundWorkflow, {
-            ...childOptions(workflowId, event.orderId, `refund ${event.refundId} of order ${event.orderId}`),
-            args: [{ merchantId, orderId: event.orderId, refundId: event.refundId, installedAt }],
-          }),
-        );
+      case 'store/order/refund/created':
+        await startRefund(event.refundId, event.orderId);
         return;
-      }
       case 'store/order/statusUpdated':
         // Rule 6: status changes never change points. One leaving Incomplete only wakes
         // (or, if its `created` event was lost, starts) the order's workflow.
         counters.statusUpdates++;
-        if (event.previousStatusId === 0 && event.newStatusId !== 0 && !(await startOrder(event.orderId))) {
-          try {
-            await getExternalWorkflowHandle(orderWorkflowId(merchantId, event.orderId)).signal(orderStatusChangedSignal, { newStatusId: event.newStatusId });
-          } catch {
-            // The order's workflow already finished: nothing to wake.
-          }
+        // An order that left Incomplete after its workflow gave up (or never started) is looked at again.
+        if (event.previousStatusId === 0 && event.newStatusId !== 0 && !(await startOrder(event.orderId, true))) {
+          await wakeOrder(event.orderId, event.newStatusId);
         }
         return;
     }
   }
 
+  const dispatchAll = async () => {
+    while (events.length > 0) await Promise.all(events.splice(0, MAX_BATCH).map(dispatch));
+  };
+  const canSweep = () => reconciling && status === 'active' && !installing;
+
   for (;;) {
-    await condition(() => uninstallRequested || overHistoryLimit() || events.length > 0 || (pendingInstall !== null && !installing));
+    if (!reconciling && patched(RECONCILIATION)) {
+      reconciling = true;
+      void reconcileEveryInterval();
+    }
+    await condition(
+      () =>
+        uninstallRequested ||
+        overHistoryLimit() ||
+        events.length > 0 ||
+        (pendingInstall !== null && !installing) ||
+        (canSweep() && (sweepDue || sweep !== null || recheckCredentials)),
+    );
     if (uninstallRequested) {
       await installing;
+      // Events already answered 200 are BigCommerce's last word on them: start their workflows first.
+      if (patched(DISPATCH_BEFORE_UNINSTALL)) await dispatchAll();
       let lastError: string | undefined;
       try {
         await installActivities.deleteWebhooks.executeWithOptions({ summary: 'delete the webhooks this integration registered' }, [{ merchantId }]);
@@ -208,7 +398,19 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
         ...input,
         storeHash,
         installedAt,
-        carried: { status, generation, pendingInstall, uninstallRequested, events, counters },
+        carried: {
+          status,
+          generation,
+          pendingInstall,
+          uninstallRequested,
+          events,
+          counters,
+          reconciliation,
+          // A sweep cut short starts over in the next run, from the same watermark.
+          sweepDue: sweepDue || sweep !== null,
+          waitingForCredentials: [...waitingForCredentials],
+          recheckCredentials,
+        },
       });
     }
     if (pendingInstall !== null && !installing) {
@@ -217,5 +419,16 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
       installing = verifyAndLink(req).finally(() => void (installing = undefined));
     }
     if (events.length > 0) await Promise.all(events.splice(0, MAX_BATCH).map(dispatch));
+    if (!canSweep()) continue;
+    if (recheckCredentials) {
+      await recheck();
+      continue;
+    }
+    if (sweepDue && sweep === null) {
+      sweepDue = false;
+      const from = { from: (reconciliation.watermark ?? installedAt) - RECONCILE_OVERLAP_MS, page: 1 };
+      sweep = { orders: from, refunds: from, repairHooks: true, startedAt: null, ordersRecovered: 0, refundsRecovered: 0, webhooksRepaired: 0, webhooks: null };
+    }
+    if (sweep) await sweepStep(sweep);
   }
 }

@@ -40,6 +40,18 @@ export interface MerchantWorkflowState {
   generation: number;
   pendingEvents: number;
   counters: MerchantCounters;
+  reconciliation?: ReconciliationState;
+  waitingForCredentials?: number;
+}
+
+/** The reconciliation's durable position and totals (rule 8): carried across continue-as-new. */
+export interface ReconciliationState {
+  /** Orders modified and refunds created from here (less the overlap) are looked at by the next sweep; null: from the install. */
+  watermark: number | null;
+  lastRunAt: number | null;
+  ordersRecovered: number;
+  refundsRecovered: number;
+  webhooksRepaired: number;
 }
 
 /** The dashboard (re-)installed the merchant: credentials were saved, verify them again. */
@@ -49,6 +61,15 @@ export const uninstallRequestedSignal = defineSignal('uninstallRequested');
 /** A verified BigCommerce webhook. Delivered at least once: handling is idempotent. */
 export const webhookEventSignal = defineSignal<[WebhookEvent]>('webhookEvent');
 export const merchantStateQuery = defineQuery<MerchantWorkflowState>('state');
+
+/**
+ * From an order or refund workflow to its merchant: BigCommerce rejected the
+ * credentials (401, or 403 for a scope), or the merchant is failed. The merchant
+ * re-checks them, turns `failed` if they are dead, and answers with
+ * `credentialsRenewed` once they work again (a re-install).
+ */
+export const credentialsRejectedSignal = defineSignal<[{ workflowId: string }]>('credentialsRejected');
+export const credentialsRenewedSignal = defineSignal('credentialsRenewed');
 
 /** The order's status changed: an incomplete order re-checks it now rather than at its next timer. */
 export const orderStatusChangedSignal = defineSignal<[{ newStatusId: number }]>('orderStatusChanged');
@@ -98,11 +119,11 @@ export type CreditResult =
   | { outcome: 'credited' | 'already_credited'; credit: OrderCredit }
   | { outcome: 'zero_points' | 'no_email' };
 
-export type OrderResult = CreditResult | { outcome: 'not_found' | 'cancelled' | 'still_incomplete' };
+export type OrderResult = CreditResult | { outcome: 'not_found' | 'cancelled' | 'still_incomplete' | 'merchant_gone' };
 
 export type RefundResult =
   | { outcome: 'deducted' | 'already_deducted'; transactionId: string; points: number }
-  | { outcome: 'nothing_credited' | 'zero_points' };
+  | { outcome: 'nothing_credited' | 'zero_points' | 'merchant_gone' };
 
 export interface OrderWorkflowInput {
   merchantId: string;
@@ -115,4 +136,25 @@ export interface RefundWorkflowInput {
   refundId: number;
   /** Orders placed before this (epoch ms) were never credited, so their refunds deduct nothing. */
   installedAt: number;
+}
+
+/** How far each reconciliation reaches back before the last one: second-precision dates and clock skew. */
+export const RECONCILE_OVERLAP_MS = 5 * 60_000;
+
+/** Where a paged sweep of one list continues: the lower bound it queries with, and the page. */
+export interface SweepCursor {
+  from: number;
+  page: number;
+}
+
+export interface SweepResult {
+  /** Orders BigCommerce modified in the window that the ledger has not credited (placed after the install). */
+  orders: Array<{ orderId: number; statusId: number }>;
+  /** Refunds created in the window that the ledger has not deducted. */
+  refunds: Array<{ refundId: number; orderId: number }>;
+  /** null when the list is read to its end. */
+  ordersNext: SweepCursor | null;
+  refundsNext: SweepCursor | null;
+  /** When this call began: the next reconciliation starts from here (less the overlap). */
+  startedAt: number;
 }

@@ -1,5 +1,6 @@
 import { condition, patched, setHandler } from '@temporalio/workflow';
 import { bigcommerce, store } from './activities';
+import { credentialGuard, MerchantWorkflowGone } from './credentials';
 import { OrderStatus, orderStatusChangedSignal, type OrderResult, type OrderSnapshot, type OrderWorkflowInput } from './messages';
 
 const FIRST_RECHECK_MS = 60_000;
@@ -23,11 +24,21 @@ export const KEEP_WAKEUP_DURING_FETCH = 'order-keeps-wakeup-during-fetch';
  * from 60 s backing off to 6 h, for at most 7 days, cut short by an
  * `orderStatusChanged` signal.
  */
-export async function orderWorkflow({ merchantId, orderId }: OrderWorkflowInput): Promise<OrderResult> {
+export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderResult> {
+  try {
+    return await creditWhenPlaced(input);
+  } catch (err) {
+    if (err instanceof MerchantWorkflowGone) return { outcome: 'merchant_gone' };
+    throw err;
+  }
+}
+
+async function creditWhenPlaced({ merchantId, orderId }: OrderWorkflowInput): Promise<OrderResult> {
   let statusChanged = false;
   setHandler(orderStatusChangedSignal, () => void (statusChanged = true));
+  const withCredentials = credentialGuard(merchantId);
 
-  const fetch = () => bigcommerce.fetchOrder.executeWithOptions({ summary: `fetch order ${orderId}` }, [{ merchantId, orderId }]);
+  const fetch = () => withCredentials(() => bigcommerce.fetchOrder.executeWithOptions({ summary: `fetch order ${orderId}` }, [{ merchantId, orderId }]));
   let order: OrderSnapshot | null = await fetch();
   let waited = 0;
   let delay = FIRST_RECHECK_MS;

@@ -1,5 +1,6 @@
 import { refundPoints } from '../ledger/points';
 import { bigcommerce, store } from './activities';
+import { credentialGuard, MerchantWorkflowGone } from './credentials';
 import { OrderStatus, type OrderCredit, type RefundResult, type RefundWorkflowInput } from './messages';
 
 /**
@@ -7,11 +8,23 @@ import { OrderStatus, type OrderCredit, type RefundResult, type RefundWorkflowIn
  * what its order credited. The deduction depends only on the order's credit
  * and the refunds up to this one, so refunds of one order may run concurrently.
  */
-export async function refundWorkflow({ merchantId, orderId, refundId, installedAt }: RefundWorkflowInput): Promise<RefundResult> {
-  const refunds = await bigcommerce.fetchRefunds.executeWithOptions({ summary: `fetch refunds of order ${orderId}` }, [
-    { merchantId, orderId, refundId },
-  ]);
-  const credit = (await store.orderCredit({ merchantId, orderId })) ?? (await creditMissedOrder(merchantId, orderId, installedAt));
+export async function refundWorkflow(input: RefundWorkflowInput): Promise<RefundResult> {
+  try {
+    return await deductInProportion(input);
+  } catch (err) {
+    if (err instanceof MerchantWorkflowGone) return { outcome: 'merchant_gone' };
+    throw err;
+  }
+}
+
+async function deductInProportion({ merchantId, orderId, refundId, installedAt }: RefundWorkflowInput): Promise<RefundResult> {
+  const withCredentials = credentialGuard(merchantId);
+  const refunds = await withCredentials(() =>
+    bigcommerce.fetchRefunds.executeWithOptions({ summary: `fetch refunds of order ${orderId}` }, [{ merchantId, orderId, refundId }]),
+  );
+  const credit =
+    (await store.orderCredit({ merchantId, orderId })) ??
+    (await creditMissedOrder(merchantId, orderId, installedAt, withCredentials));
   if (!credit || credit.points <= 0) return { outcome: 'nothing_credited' };
 
   const points = refundPoints(credit.points, credit.totalIncTax, refunds, refundId);
@@ -27,8 +40,13 @@ export async function refundWorkflow({ merchantId, orderId, refundId, installedA
  * (or has not yet). An order placed after the install is credited first; one
  * placed before it, or not placed at all, credited nothing and deducts nothing.
  */
-async function creditMissedOrder(merchantId: string, orderId: number, installedAt: number): Promise<OrderCredit | null> {
-  const order = await bigcommerce.fetchOrder.executeWithOptions({ summary: `fetch order ${orderId}` }, [{ merchantId, orderId }]);
+async function creditMissedOrder(
+  merchantId: string,
+  orderId: number,
+  installedAt: number,
+  withCredentials: <T>(call: () => Promise<T>) => Promise<T>,
+): Promise<OrderCredit | null> {
+  const order = await withCredentials(() => bigcommerce.fetchOrder.executeWithOptions({ summary: `fetch order ${orderId}` }, [{ merchantId, orderId }]));
   // date_created has whole seconds: an order in the install's own second counts as after it.
   if (!order || order.placedAt < Math.floor(installedAt / 1000) * 1000) return null;
   const unplaced: number[] = [OrderStatus.Incomplete, OrderStatus.Cancelled, OrderStatus.Declined];

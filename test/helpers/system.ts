@@ -24,6 +24,8 @@ export const DASHBOARD_KEY = 'test-dashboard-key-0123456789';
 export interface SystemOptions {
   historyLimit?: number;
   rateLimit?: { quota: number; windowMs: number };
+  /** RECONCILE_INTERVAL in seconds (default 900: no sweep during a test unless asked for). */
+  reconcileInterval?: number;
 }
 
 export interface HttpResult {
@@ -57,6 +59,7 @@ export async function startSystem(opts: SystemOptions = {}) {
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'bc-loyalty-sys-')),
     MERCHANT_HISTORY_LIMIT: String(opts.historyLimit ?? 5_000),
+    RECONCILE_INTERVAL: String(opts.reconcileInterval ?? 900),
     LOG_LEVEL: 'silent',
   });
   const store: Store = await openStore(config.MONGODB_URI, config.ENCRYPTION_KEY);

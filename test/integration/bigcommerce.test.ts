@@ -131,12 +131,47 @@ describe('client against the sandbox', () => {
     const err = await client.getOrder(1).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RateLimitedError);
     expect((err as RateLimitedError).retryAfterMs).toBe(1000); // the longer of 700 ms and X-Retry-After 1 s
-    const before = sandbox.requests(store.hash).length;
-    await expect(client.getOrder(1)).rejects.toBeInstanceOf(RateLimitedError); // held back locally
-    expect(sandbox.requests(store.hash)).toHaveLength(before);
-    await new Promise((r) => setTimeout(r, 1050));
+    const limited = sandbox.requests(store.hash).at(-1)!;
+    expect(limited.status).toBe(429);
+    // The next call is held back in the client, then sent once the wait is over.
     expect(await client.getOrder(1)).toBeNull();
-    expect(sandbox.requests(store.hash)).toHaveLength(before + 1);
+    const next = sandbox.requests(store.hash).at(-1)!;
+    expect(next).not.toBe(limited);
+    expect(next.at).toBeGreaterThanOrEqual(limited.retryAt!);
+  });
+
+  test('the client uses at most RATE_LIMIT_SHARE of the quota in any window, however many calls wait', async () => {
+    const store = sandbox.createStore({ rateLimit: { quota: 50, windowMs: 1_000 } });
+    const a = sandbox.createAccount(store.hash);
+    const client = new BigCommerceClient({ apiBase: `${sandbox.url}/stores/${store.hash}`, accessToken: a.accessToken, rateLimitShare: 0.8 });
+    const results = await Promise.all(Array.from({ length: 120 }, () => client.getOrder(1)));
+    expect(results.every((r) => r === null)).toBe(true);
+    const log = sandbox.requests(store.hash);
+    expect(log.filter((r) => r.status === 429)).toHaveLength(0);
+    const perWindow = new Map<number, number>();
+    for (const r of log) perWindow.set(r.windowStart!, (perWindow.get(r.windowStart!) ?? 0) + 1);
+    expect(Math.max(...perWindow.values())).toBeLessThanOrEqual(40);
+    expect(perWindow.size).toBeGreaterThanOrEqual(3); // 120 calls at 40 a window
+  });
+
+  test('background calls leave a tenth of the quota to live ones', async () => {
+    const store = sandbox.createStore({ rateLimit: { quota: 50, windowMs: 1_000 } });
+    const a = sandbox.createAccount(store.hash);
+    const opts = { apiBase: `${sandbox.url}/stores/${store.hash}`, accessToken: a.accessToken, rateLimitShare: 0.8 };
+    const background = new BigCommerceClient({ ...opts, priority: 'background' });
+    const live = new BigCommerceClient(opts);
+    await background.getOrder(2); // learns the quota: 50, of which 40 are ours and 35 background's
+    const backgroundCalls = Promise.all(Array.from({ length: 40 }, () => background.getOrder(2)));
+    await Promise.all(Array.from({ length: 5 }, () => live.getOrder(3)));
+    await backgroundCalls;
+    const log = sandbox.requests(store.hash);
+    expect(log.filter((r) => r.status === 429)).toHaveLength(0);
+    const first = log[0]!.windowStart;
+    const liveCalls = log.filter((r) => r.path === '/v2/orders/3');
+    const backgroundInFirst = log.filter((r) => r.path === '/v2/orders/2' && r.windowStart === first);
+    expect(liveCalls.every((r) => r.windowStart === first)).toBe(true); // live work found room at once
+    expect(backgroundInFirst).toHaveLength(35); // background stopped at its room
+    expect(log.filter((r) => r.windowStart === first)).toHaveLength(40);
   });
 
   test('5xx and timeouts are transient', async () => {

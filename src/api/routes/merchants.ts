@@ -93,7 +93,15 @@ export function merchantsRouter({ config, client, store }: { config: Config; cli
       workflowId,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       // installedAt is provisional until the first activation; the workflow learns the recorded one then.
-      args: [{ merchantId, storeHash: saved.storeHash, installedAt: saved.installedAt?.getTime() ?? Date.now(), historyLimit: config.MERCHANT_HISTORY_LIMIT }],
+      args: [
+        {
+          merchantId,
+          storeHash: saved.storeHash,
+          installedAt: saved.installedAt?.getTime() ?? Date.now(),
+          historyLimit: config.MERCHANT_HISTORY_LIMIT,
+          reconcileIntervalSeconds: config.RECONCILE_INTERVAL,
+        },
+      ],
       signal: installRequestedSignal,
       signalArgs: [{ generation: saved.installGeneration, storeHash: saved.storeHash }],
       typedSearchAttributes: [
@@ -119,6 +127,12 @@ export function merchantsRouter({ config, client, store }: { config: Config; cli
       pointsPerCurrencyUnit: Number(merchant.pointsPerCurrencyUnit),
       stats: await store.ledger.stats(merchantId),
       lastError: merchant.lastError,
+      reconciliation: {
+        lastRunAt: merchant.reconciliation?.lastRunAt?.toISOString() ?? null,
+        ordersRecovered: merchant.reconciliation?.ordersRecovered ?? 0,
+        refundsRecovered: merchant.reconciliation?.refundsRecovered ?? 0,
+        webhooksRepaired: merchant.reconciliation?.webhooksRepaired ?? 0,
+      },
       workflowId: merchantWorkflowId(merchantId),
     });
   });

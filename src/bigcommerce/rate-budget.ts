@@ -1,0 +1,116 @@
+/**
+ * How much of a store's BigCommerce rate-limit quota this process may use
+ * (CONTRACT §4 rule 10). BigCommerce's quota is per store and shared by every
+ * app of the merchant; each response says what is left in the current window
+ * (`X-Rate-Limit-Requests-Left`, `-Quota`, `-Time-Reset-Ms`). A budget keeps
+ * `(1 − share) × quota` of every window for the merchant's other apps, and a
+ * tenth more for live work (order and refund fetches) when the request is
+ * background work (reconciliation sweeps, imports), which therefore yields.
+ *
+ * Requests in flight are counted before they leave, so a thousand concurrent
+ * fetches cannot overshoot; until the first response tells the quota, one
+ * request goes at a time.
+ */
+export type Priority = 'live' | 'background';
+
+export interface RateHeaders {
+  quota: number;
+  left: number;
+  resetMs: number;
+  windowMs: number;
+}
+
+/** The rate-limit headers of a response, if it carries them all. */
+export function rateHeaders(headers: Headers): RateHeaders | undefined {
+  const n = (name: string) => {
+    const v = headers.get(name);
+    return v === null || v === '' ? NaN : Number(v);
+  };
+  const h = {
+    quota: n('x-rate-limit-requests-quota'),
+    left: n('x-rate-limit-requests-left'),
+    resetMs: n('x-rate-limit-time-reset-ms'),
+    windowMs: n('x-rate-limit-time-window-ms'),
+  };
+  return Object.values(h).every(Number.isFinite) && h.quota > 0 ? h : undefined;
+}
+
+/** Margin after the estimated reset, for the clock and latency between us and BigCommerce. */
+const RESET_MARGIN_MS = 25;
+
+export class RateBudget {
+  private quota: number | undefined;
+  private windowMs = 30_000;
+  /** Requests this process may still count on in the current window, in-flight ones already taken off. */
+  private left = 0;
+  /** When the current window ends (our estimate: response time + reset). */
+  private resetAt = 0;
+  private inflight = 0;
+
+  constructor(
+    private readonly share: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Waits until a request may leave, and counts it. Pair with `settle`. */
+  async acquire(priority: Priority = 'live'): Promise<void> {
+    for (;;) {
+      const wait = this.tryAcquire(priority);
+      if (wait === 0) return;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
+  /** 0 when the request may leave now (and it is counted), else how long to wait before asking again. */
+  tryAcquire(priority: Priority): number {
+    const t = this.now();
+    if (this.quota === undefined) {
+      if (this.inflight > 0) return 20;
+      this.inflight++;
+      return 0;
+    }
+    if (t >= this.resetAt + RESET_MARGIN_MS) {
+      // A new window: assume it fresh until a response says otherwise.
+      this.left = this.quota - this.inflight;
+      this.resetAt = t + this.windowMs;
+    }
+    const othersShare = this.quota - Math.floor(this.share * this.quota);
+    const liveRoom = priority === 'background' ? Math.ceil(this.quota / 10) : 0;
+    if (this.left - othersShare - liveRoom > 0) {
+      this.left--;
+      this.inflight++;
+      return 0;
+    }
+    return Math.max(5, this.resetAt + RESET_MARGIN_MS - t);
+  }
+
+  /** A request came back (with the rate-limit headers, if it had them) or failed. */
+  settle(h: RateHeaders | undefined): void {
+    this.inflight--;
+    if (!h) return;
+    const t = this.now();
+    const resetAt = t + h.resetMs;
+    const sameWindow = this.quota !== undefined && resetAt <= this.resetAt + RESET_MARGIN_MS * 4;
+    this.quota = h.quota;
+    this.windowMs = h.windowMs > 0 ? h.windowMs : this.windowMs;
+    // Requests still in flight may not be in BigCommerce's count yet: count them again.
+    const told = h.left - this.inflight;
+    this.left = sameWindow ? Math.min(this.left, told) : told;
+    this.resetAt = sameWindow ? Math.min(this.resetAt, resetAt) : resetAt;
+  }
+
+  /** BigCommerce said 429: nothing more until it said to come back. */
+  blockFor(ms: number): void {
+    this.left = 0;
+    this.resetAt = Math.max(this.resetAt, this.now() + ms);
+  }
+}
+
+/** One budget per store (API base) in this process, shared by every client of that store. */
+const budgets = new Map<string, RateBudget>();
+
+export function budgetFor(apiBase: string, share: number): RateBudget {
+  let b = budgets.get(apiBase);
+  if (!b) budgets.set(apiBase, (b = new RateBudget(share)));
+  return b;
+}
