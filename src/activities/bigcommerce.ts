@@ -143,7 +143,10 @@ export function createBigCommerceActivities({ store, publicBaseUrl, rateLimitSha
         for (let cursor = input.orders, pages = 0; cursor && pages < SWEEP_PAGES; pages++) {
           const page = await client.listOrders({ minDateModified: new Date(cursor.from), sort: 'date_modified:asc', page: cursor.page, limit: PAGE_LIMIT });
           heartbeat();
-          const candidates = page.filter((o) => !o.is_deleted && Date.parse(o.date_created) >= installSecond);
+          const seen = new Set(cursor.seenAtFrom ?? []);
+          const candidates = page.filter(
+            (o) => !o.is_deleted && Date.parse(o.date_created) >= installSecond && !(seen.has(o.id) && Date.parse(o.date_modified ?? '') === cursor!.from),
+          );
           const credited = await store.ledger.existing(candidates.map((o) => orderTransactionId(merchantId, o.id)));
           for (const o of candidates) if (!credited.has(orderTransactionId(merchantId, o.id))) result.orders.push({ orderId: o.id, statusId: o.status_id });
           cursor = page.length < PAGE_LIMIT ? null : nextOrdersCursor(cursor, page);
@@ -192,8 +195,10 @@ export function createBigCommerceActivities({ store, publicBaseUrl, rateLimitSha
  * a whole page shares one second does it turn the page.
  */
 function nextOrdersCursor(cursor: SweepCursor, page: Order[]): SweepCursor {
-  const last = Date.parse(page[page.length - 1]!.date_modified ?? '');
-  return Number.isFinite(last) && last > cursor.from ? { from: last, page: 1 } : { from: cursor.from, page: cursor.page + 1 };
+  const modified = (o: Order) => Date.parse(o.date_modified ?? '');
+  const last = modified(page[page.length - 1]!);
+  if (!Number.isFinite(last) || last <= cursor.from) return { ...cursor, page: cursor.page + 1 };
+  return { from: last, page: 1, seenAtFrom: page.filter((o) => modified(o) === last).map((o) => o.id) };
 }
 
 function heartbeat(): void {

@@ -30,7 +30,8 @@ export class WebhookDelivery {
   private closed = false;
 
   constructor(
-    private readonly timeScale: number,
+    /** Multiplies the retry schedule; tests may change it (0.00001 runs the 48 h schedule in about 2 s). */
+    public timeScale: number,
     private readonly clientSecretOf: (store: SandboxStoreState, clientId: string) => string | undefined,
   ) {}
 

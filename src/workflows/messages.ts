@@ -145,6 +145,8 @@ export const RECONCILE_OVERLAP_MS = 5 * 60_000;
 export interface SweepCursor {
   from: number;
   page: number;
+  /** Orders already read whose date_modified is exactly `from` (the next read starts at that second again). */
+  seenAtFrom?: number[];
 }
 
 export interface SweepResult {

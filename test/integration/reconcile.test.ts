@@ -1,0 +1,201 @@
+import { startSystem, type System, waitFor } from '../helpers/system';
+
+/** Rule 8: nothing is lost to a missing webhook; credentials rejected at any time; uninstall keeps what it acknowledged. */
+const INTERVAL_S = 5;
+let sys: System;
+beforeAll(async () => {
+  sys = await startSystem({ reconcileInterval: INTERVAL_S });
+});
+afterAll(async () => {
+  await sys?.stop();
+});
+
+const newId = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
+/** One interval, plus the time a sweep and the workflows it starts take. */
+const WITHIN_ONE_INTERVAL = INTERVAL_S * 1000 + 15_000;
+
+async function installed(prefix: string) {
+  const id = newId(prefix);
+  const account = sys.newStore();
+  await sys.installActive(id, account);
+  return { id, account };
+}
+
+async function balanceOf(id: string, email: string, expected: number, timeoutMs = WITHIN_ONE_INTERVAL) {
+  return waitFor(async () => {
+    const c = await sys.contact(id, email);
+    return c && c.balance === expected ? c : undefined;
+  }, timeoutMs, `${email} balance ${expected}`);
+}
+
+async function stateWhen(id: string, ok: (s: any) => boolean, what: string, timeoutMs = WITHIN_ONE_INTERVAL): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  return waitFor(async () => {
+    const s = (await sys.state(id)).body;
+    return ok(s) ? s : undefined;
+  }, timeoutMs, what);
+}
+
+function lose<T>(fn: () => T): T {
+  sys.sandbox.delivery.losing = true;
+  try {
+    return fn();
+  } finally {
+    sys.sandbox.delivery.losing = false;
+  }
+}
+
+describe('missed webhooks are recovered by the reconciliation', () => {
+  test('an order whose created and statusUpdated webhooks never arrive, and a refund whose webhook never arrives, are processed within one interval', async () => {
+    const { id, account } = await installed('rec');
+    const order = lose(() => sys.sandbox.createOrder(account.storeHash, { totalIncTax: '70.0000', email: 'lost@example.com' }));
+    const incomplete = lose(() => sys.sandbox.createOrder(account.storeHash, { totalIncTax: '30.0000', email: 'late@example.com', statusId: 0 }));
+    lose(() => sys.sandbox.setOrderStatus(account.storeHash, incomplete.id, 11));
+    await balanceOf(id, 'lost@example.com', 70);
+    await balanceOf(id, 'late@example.com', 30);
+
+    lose(() => sys.sandbox.createRefund(account.storeHash, order.id, 35));
+    const contact = await balanceOf(id, 'lost@example.com', 35);
+    const txs = await sys.transactions(id, contact.id);
+    expect(txs.map((t) => [t.type, t.points]).sort()).toEqual([
+      ['order', 70],
+      ['refund', -35],
+    ]);
+    const state = await stateWhen(id, (s) => s.reconciliation.refundsRecovered === 1, 'refund counted');
+    expect(state.reconciliation).toMatchObject({ ordersRecovered: 2, refundsRecovered: 1, webhooksRepaired: 0 });
+    expect(Date.parse(state.reconciliation.lastRunAt)).toBeGreaterThan(Date.now() - WITHIN_ONE_INTERVAL);
+    // Further sweeps find nothing new: no transaction twice, counts unchanged.
+    const before = state.reconciliation.lastRunAt;
+    const later = await stateWhen(id, (s) => s.reconciliation.lastRunAt !== before, 'another sweep');
+    expect(later.reconciliation).toMatchObject({ ordersRecovered: 2, refundsRecovered: 1 });
+    expect(later.stats).toEqual({ ordersCredited: 2, refundsDeducted: 1 });
+  });
+
+  test('an order delivered by webhook is not counted as recovered', async () => {
+    const { id, account } = await installed('rec-ok');
+    sys.sandbox.createOrder(account.storeHash, { totalIncTax: '10.0000', email: 'ok@example.com' });
+    await balanceOf(id, 'ok@example.com', 10);
+    const state = await stateWhen(id, (s) => s.reconciliation.lastRunAt !== null, 'a sweep');
+    expect(state.reconciliation).toMatchObject({ ordersRecovered: 0, refundsRecovered: 0 });
+  });
+
+  test('deactivated and deleted hooks are repaired within one interval, with the secret header, and the state says what BigCommerce said', async () => {
+    const { id, account } = await installed('hooks');
+    const [created, refund] = ['store/order/created', 'store/order/refund/created'].map((scope) => sys.sandbox.hooks(account.storeHash).find((h) => h.scope === scope)!);
+    sys.sandbox.deactivateHook(account.storeHash, created!.id);
+    sys.sandbox.deleteHook(account.storeHash, refund!.id);
+    const state = await stateWhen(id, (s) => s.reconciliation.webhooksRepaired === 2, 'hooks repaired');
+    const hooks = sys.sandbox.hooks(account.storeHash);
+    expect(hooks.filter((h) => h.is_active)).toHaveLength(3);
+    const secret = hooks.find((h) => h.id === created!.id)!.headers['X-Loyalty-Webhook-Secret'];
+    expect(hooks.every((h) => h.headers['X-Loyalty-Webhook-Secret'] === secret)).toBe(true);
+    expect(state.webhooks.map((w: { id: number }) => w.id).sort()).toEqual(hooks.map((h) => h.id).sort());
+    expect(state.webhooks.every((w: { isActive: boolean }) => w.isActive)).toBe(true);
+    // The re-created hook delivers.
+    const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '8.0000', email: 'after@example.com' });
+    await balanceOf(id, 'after@example.com', 8);
+    sys.sandbox.createRefund(account.storeHash, order.id, 8);
+    await balanceOf(id, 'after@example.com', 0);
+  });
+
+  test('our API down longer than the whole retry schedule: hooks deactivated, every order placed meanwhile credited once after it returns', async () => {
+    const { id, account } = await installed('outage');
+    const before = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '40.0000', email: 'before@example.com' });
+    await balanceOf(id, 'before@example.com', 40);
+    // Every delivery fails: as if our API were down. Each hook goes through BigCommerce's (compressed) 48 h of retries and is deactivated.
+    const destination = sys.sandbox.hooks(account.storeHash)[0]!.destination;
+    for (const h of sys.sandbox.hooks(account.storeHash)) h.destination = 'http://127.0.0.1:9/down';
+    const scale = sys.sandbox.delivery.timeScale;
+    sys.sandbox.delivery.timeScale = 0.00001; // BigCommerce's 48 h of retries in about 2 s
+    const orders = Array.from({ length: 6 }, (_, i) => sys.sandbox.createOrder(account.storeHash, { totalIncTax: '5.0000', email: `o${i}@example.com` }));
+    sys.sandbox.createRefund(account.storeHash, before.id, 10); // a refund webhook and a status webhook, lost too
+    await sys.sandbox.delivery.idle();
+    sys.sandbox.delivery.timeScale = scale;
+    expect(sys.sandbox.hooks(account.storeHash).every((h) => !h.is_active)).toBe(true);
+    for (const h of sys.sandbox.hooks(account.storeHash)) h.destination = destination; // we are back; the hooks are still dead
+
+    const state = await stateWhen(
+      id,
+      (s) => s.stats.ordersCredited === orders.length + 1 && s.stats.refundsDeducted === 1 && s.reconciliation.webhooksRepaired === 3,
+      'all credited, hooks repaired',
+    );
+    expect(state.reconciliation).toMatchObject({ ordersRecovered: orders.length, refundsRecovered: 1 });
+    for (let i = 0; i < orders.length; i++) await balanceOf(id, `o${i}@example.com`, 5);
+    await balanceOf(id, 'before@example.com', 30);
+    expect(sys.sandbox.hooks(account.storeHash).every((h) => h.is_active)).toBe(true);
+  });
+
+  test('500 missed orders are recovered by one sweep with no 429 and never more than 80 % of the quota in a window', async () => {
+    const id = newId('bulk');
+    const account = sys.newStore();
+    const store = sys.sandbox.store(account.storeHash);
+    store.rate = { quota: 300, windowMs: 3_000, windowStart: Date.now(), used: 0 };
+    await sys.installActive(id, account);
+    lose(() => {
+      for (let i = 0; i < 500; i++) sys.sandbox.createOrder(account.storeHash, { totalIncTax: '1.0000', email: `bulk${i % 50}@example.com` });
+    });
+    const state = await stateWhen(id, (s) => s.stats.ordersCredited === 500, '500 credited', 120_000);
+    expect(state.reconciliation.ordersRecovered).toBe(500);
+    const log = store.requests;
+    expect(log.filter((r) => r.status === 429)).toHaveLength(0);
+    const perWindow = new Map<number, number>();
+    for (const r of log) if (r.windowStart !== undefined) perWindow.set(r.windowStart, (perWindow.get(r.windowStart) ?? 0) + 1);
+    expect(Math.max(...perWindow.values())).toBeLessThanOrEqual(0.8 * 300);
+    expect(perWindow.size).toBeGreaterThan(2); // 500 fetches did not fit in one window's share
+  }, 180_000);
+});
+
+describe('credentials rejected at any time', () => {
+  test('a revoked token turns the merchant failed within one interval; orders wait without calling BigCommerce; a re-install credits them once', async () => {
+    const { id, account } = await installed('revoked');
+    sys.sandbox.revoke(account.accessToken);
+    const failed = await stateWhen(id, (s) => s.status === 'failed', 'failed');
+    expect(failed.lastError).toMatch(/access token/);
+
+    const store = sys.sandbox.store(account.storeHash);
+    const rejectedBefore = store.requests.filter((r) => r.status === 401).length;
+    // Orders and a refund arrive while the merchant is failed; their webhooks still come.
+    const orders = [1, 2, 3].map((i) => sys.sandbox.createOrder(account.storeHash, { totalIncTax: '20.0000', email: `wait${i}@example.com` }));
+    await sys.sandbox.delivery.idle();
+    await waitFor(async () => {
+      const q = (await sys.client.workflow.getHandle(`bigcommerce-merchant:${id}`).query('state')) as { waitingForCredentials: number };
+      return q.waitingForCredentials === 3 ? true : undefined;
+    }, 30_000, 'three orders waiting');
+    await new Promise((r) => setTimeout(r, INTERVAL_S * 1000 + 1000)); // an interval passes: no sweep while failed
+    const rejectedAfter = store.requests.filter((r) => r.status === 401).length;
+    expect(rejectedAfter - rejectedBefore).toBeLessThanOrEqual(1);
+    expect((await sys.state(id)).body.stats.ordersCredited).toBe(0);
+
+    const fresh = sys.sandbox.createAccount(account.storeHash);
+    await sys.installActive(id, fresh);
+    for (const o of orders) expect(o.id).toBeGreaterThan(0);
+    for (let i = 1; i <= 3; i++) await balanceOf(id, `wait${i}@example.com`, 20);
+    const state = await stateWhen(id, (s) => s.stats.ordersCredited === 3, 'credited once');
+    expect(state.stats.ordersCredited).toBe(3);
+  });
+
+  test('a scope withdrawn later turns the merchant failed naming it', async () => {
+    const { id, account } = await installed('scope');
+    sys.sandbox.setScopes(account.accessToken, ['store_v2_customers', 'store_v2_marketing', 'store_v2_transactions', 'store_v2_products', 'store_cart', 'store_checkout']);
+    const failed = await stateWhen(id, (s) => s.status === 'failed', 'failed');
+    expect(failed.missingScopes).toEqual(['orders']);
+  });
+});
+
+describe('uninstall', () => {
+  test('events acknowledged with 200 while no worker ran are credited before the merchant is uninstalled', async () => {
+    const { id, account } = await installed('uninst');
+    await sys.stopWorker();
+    try {
+      for (let i = 0; i < 5; i++) sys.sandbox.createOrder(account.storeHash, { totalIncTax: '3.0000', email: `ack${i}@example.com` });
+      await sys.sandbox.delivery.idle();
+      const acked = sys.sandbox.delivery.log.filter((d) => d.scope === 'store/order/created' && d.status === 200);
+      expect(acked.length).toBeGreaterThanOrEqual(5);
+      expect((await sys.request('DELETE', `/api/merchants/${id}/bigcommerce`)).status).toBe(202);
+    } finally {
+      await sys.startWorker();
+    }
+    await stateWhen(id, (s) => s.status === 'uninstalled', 'uninstalled', 30_000);
+    for (let i = 0; i < 5; i++) await balanceOf(id, `ack${i}@example.com`, 3, 30_000);
+    expect(sys.sandbox.hooks(account.storeHash)).toHaveLength(0);
+  });
+});
