@@ -1,4 +1,5 @@
 import mongoose, { type Connection } from 'mongoose';
+import { ImportRepository } from './imports/repository';
 import { Ledger } from './ledger/ledger';
 import { MerchantRepository } from './merchants/repository';
 
@@ -7,6 +8,7 @@ export interface Store {
   connection: Connection;
   merchants: MerchantRepository;
   ledger: Ledger;
+  imports: ImportRepository;
   ping(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -16,11 +18,13 @@ export async function openStore(uri: string, encryptionKey: string): Promise<Sto
   await connection.asPromise();
   const merchants = new MerchantRepository(connection, encryptionKey);
   const ledger = new Ledger(connection);
-  await Promise.all([merchants.init(), ledger.init()]);
+  const imports = new ImportRepository(connection);
+  await Promise.all([merchants.init(), ledger.init(), imports.init()]);
   return {
     connection,
     merchants,
     ledger,
+    imports,
     async ping(timeoutMs = 2_000) {
       const db = connection.db;
       if (!db || connection.readyState !== 1) throw new Error('not connected');

@@ -8,7 +8,7 @@ import { REQUIRED_SCOPES, type Scope, WEBHOOK_SCOPES } from '../bigcommerce/scop
 import { amountFromNumber, formatAmount, parseExchangeRate } from '../ledger/points';
 import type { WebhookRef } from '../merchants/repository';
 import type { Store } from '../store';
-import { type OrderSnapshot, type RefundSnapshot, type SweepCursor, type SweepResult } from '../workflows/messages';
+import { type ImportPage, type OrderSnapshot, type RefundSnapshot, type SweepCursor, type SweepResult } from '../workflows/messages';
 import { FailureType, mapFailures } from './failures';
 
 /** The header BigCommerce sends back with every callback of a hook we registered. */
@@ -161,6 +161,24 @@ export function createBigCommerceActivities({ store, publicBaseUrl, rateLimitSha
           result.refundsNext = cursor;
         }
         return hooks ? { ...result, hooks } : result;
+      },
+    ),
+
+    /**
+     * One page of a historical import: the orders created since `since`, by
+     * id (a stable order: new orders land on later pages), at background
+     * priority. Answers every order's id and status, and which the ledger
+     * has already credited.
+     */
+    importPage: mapFailures(
+      async ({ merchantId, since, page }: { merchantId: string; since: number; page: number }): Promise<ImportPage> => {
+        const { client } = await connect(merchantId, 'background');
+        const orders = await client.listOrders({ minDateCreated: new Date(since), sort: 'id:asc', page, limit: PAGE_LIMIT });
+        const credited = await store.ledger.existing(orders.map((o) => orderTransactionId(merchantId, o.id)));
+        return {
+          orders: orders.filter((o) => !o.is_deleted).map((o) => ({ orderId: o.id, statusId: o.status_id, credited: credited.has(orderTransactionId(merchantId, o.id)) })),
+          more: orders.length === PAGE_LIMIT,
+        };
       },
     ),
 

@@ -1,5 +1,6 @@
 import type { Store } from '../store';
 import { createBigCommerceActivities } from './bigcommerce';
+import { createImportActivities } from './imports';
 import { createLedgerActivities } from './ledger';
 import { createMerchantActivities } from './merchants';
 
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createBigCommerceActivities(deps),
     ...createLedgerActivities(deps),
     ...createMerchantActivities(deps),
+    ...createImportActivities(deps),
   };
 }
 

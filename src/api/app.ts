@@ -8,6 +8,7 @@ import { errorHandler, HttpError } from './errors';
 import { codecRouter } from './routes/codec';
 import { contactsRouter } from './routes/contacts';
 import { healthRouter } from './routes/health';
+import { importsRouter } from './routes/imports';
 import { merchantsRouter } from './routes/merchants';
 import { webhooksRouter } from './routes/webhooks';
 
@@ -42,6 +43,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use('/api', express.json({ limit: '100kb' }));
   app.use(merchantsRouter(deps));
   app.use(contactsRouter(deps));
+  app.use(importsRouter(deps));
   app.use((req, _res, next) => next(new HttpError(404, 'not_found', `no route ${req.method} ${req.path}`)));
   app.use(errorHandler(logger));
   return app;

@@ -2,3 +2,4 @@
 export { merchantWorkflow } from './merchant';
 export { orderWorkflow } from './order';
 export { refundWorkflow } from './refund';
+export { importWorkflow } from './import';

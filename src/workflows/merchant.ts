@@ -3,19 +3,18 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
-  ParentClosePolicy,
   patched,
   setHandler,
   sleep,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
-  WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { StatusUpdate } from '../merchants/repository';
-import { BigCommerceOrderIdKey, MerchantIdKey, StoreHashKey } from '../temporal/search-attribute-keys';
+import { StoreHashKey } from '../temporal/search-attribute-keys';
 import type { WebhookRef } from '../merchants/repository';
+import { childOptions } from './children';
 import { describeFailure, install as installActivities, isCredentialFailure, reconcile, store } from './activities';
 import {
   credentialsRejectedSignal,
@@ -298,27 +297,13 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
     }
   }
 
-  /**
-   * A completed child is never re-run by a duplicate webhook; a failed one may be.
-   * `revive` (a sweep found it uncredited, or an order left Incomplete) also re-runs
-   * one that completed without a transaction (rule 7: not found, still incomplete).
-   */
-  const childOptions = (workflowId: string, orderId: number, summary: string, revive = false) => ({
-    workflowId,
-    parentClosePolicy: ParentClosePolicy.ABANDON,
-    workflowIdReusePolicy: revive ? WorkflowIdReusePolicy.ALLOW_DUPLICATE : WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-    typedSearchAttributes: [
-      { key: MerchantIdKey, value: merchantId },
-      { key: StoreHashKey, value: storeHash },
-      { key: BigCommerceOrderIdKey, value: orderId },
-    ],
-    staticSummary: summary,
-  });
-
   const startOrder = (orderId: number, revive = false) => {
     const workflowId = orderWorkflowId(merchantId, orderId);
     return startOnce('order', () =>
-      startChild(orderWorkflow, { ...childOptions(workflowId, orderId, `order ${orderId} of ${merchantId}`, revive), args: [{ merchantId, orderId }] }),
+      startChild(orderWorkflow, {
+        ...childOptions({ workflowId, merchantId, storeHash, orderId }, `order ${orderId} of ${merchantId}`, revive),
+        args: [{ merchantId, orderId }],
+      }),
     );
   };
 
@@ -326,7 +311,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
     const workflowId = refundWorkflowId(merchantId, refundId);
     return startOnce('refund', () =>
       startChild(refundWorkflow, {
-        ...childOptions(workflowId, orderId, `refund ${refundId} of order ${orderId}`, revive),
+        ...childOptions({ workflowId, merchantId, storeHash, orderId }, `refund ${refundId} of order ${orderId}`, revive),
         args: [{ merchantId, orderId, refundId, installedAt }],
       }),
     );

@@ -8,6 +8,7 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 export const merchantWorkflowId = (merchantId: string) => `bigcommerce-merchant:${merchantId}`;
 export const orderWorkflowId = (merchantId: string, orderId: number) => `bigcommerce-order:${merchantId}:${orderId}`;
 export const refundWorkflowId = (merchantId: string, refundId: number) => `bigcommerce-refund:${merchantId}:${refundId}`;
+export const importWorkflowId = (merchantId: string, importId: string) => `bigcommerce-import:${merchantId}:${importId}`;
 
 export type MerchantStatus = 'installing' | 'active' | 'failed' | 'uninstalled';
 
@@ -159,4 +160,19 @@ export interface SweepResult {
   refundsNext: SweepCursor | null;
   /** When this call began: the next reconciliation starts from here (less the overlap). */
   startedAt: number;
+}
+
+export interface ImportPage {
+  orders: Array<{ orderId: number; statusId: number; credited: boolean }>;
+  /** A full page: there may be more. */
+  more: boolean;
+}
+
+export interface ImportWorkflowInput {
+  merchantId: string;
+  importId: string;
+  /** epoch ms: orders created at or after it are imported */
+  since: number;
+  /** Carried across continue-as-new. */
+  progress?: { page: number; ordersSeen: number; ordersCredited: number };
 }
