@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 
 /** AES-256-GCM: iv (12) ‖ ciphertext ‖ tag (16). Used for credentials at rest and Temporal payloads. */
 export function seal(key: Buffer, plaintext: Uint8Array): Buffer {
@@ -19,4 +19,9 @@ export function keyFromBase64(base64Key: string): Buffer {
   const key = Buffer.from(base64Key, 'base64');
   if (key.length !== 32) throw new Error('ENCRYPTION_KEY must be base64 of 32 bytes');
   return key;
+}
+
+/** A sub-key for one purpose, derived from ENCRYPTION_KEY with HKDF-SHA256. */
+export function subKey(base64Key: string, purpose: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', keyFromBase64(base64Key), Buffer.alloc(0), `bigcommerce-loyalty:${purpose}`, 32));
 }

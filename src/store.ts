@@ -2,6 +2,7 @@ import mongoose, { type Connection } from 'mongoose';
 import { ImportRepository } from './imports/repository';
 import { Ledger } from './ledger/ledger';
 import { MerchantRepository } from './merchants/repository';
+import { RedemptionRepository } from './redemptions/repository';
 
 /** The MongoDB-compatible store: one connection, the merchant repository and the ledger. */
 export interface Store {
@@ -9,6 +10,7 @@ export interface Store {
   merchants: MerchantRepository;
   ledger: Ledger;
   imports: ImportRepository;
+  redemptions: RedemptionRepository;
   ping(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -19,12 +21,14 @@ export async function openStore(uri: string, encryptionKey: string): Promise<Sto
   const merchants = new MerchantRepository(connection, encryptionKey);
   const ledger = new Ledger(connection);
   const imports = new ImportRepository(connection);
-  await Promise.all([merchants.init(), ledger.init(), imports.init()]);
+  const redemptions = new RedemptionRepository(connection);
+  await Promise.all([merchants.init(), ledger.init(), imports.init(), redemptions.init()]);
   return {
     connection,
     merchants,
     ledger,
     imports,
+    redemptions,
     async ping(timeoutMs = 2_000) {
       const db = connection.db;
       if (!db || connection.readyState !== 1) throw new Error('not connected');

@@ -43,13 +43,13 @@ export function isMerchantHook(destination: string, merchantId: string): boolean
   }
 }
 
-export function createBigCommerceActivities({ store, publicBaseUrl, rateLimitShare, requestTimeoutMs }: BigCommerceDeps) {
-  /**
-   * The merchant's client. A merchant whose credentials failed (status `failed`)
-   * gets no call at all until it is installed again: the caller is told
-   * `MerchantSuspended` instead, so no request leaves with a dead token.
-   */
-  async function connect(merchantId: string, priority: Priority = 'live', evenIfFailed = false) {
+/**
+ * The merchant's client. A merchant whose credentials failed (status `failed`)
+ * gets no call at all until it is installed again: the caller is told
+ * `MerchantSuspended` instead, so no request leaves with a dead token.
+ */
+export function merchantConnector({ store, rateLimitShare, requestTimeoutMs }: Pick<BigCommerceDeps, 'store' | 'rateLimitShare' | 'requestTimeoutMs'>) {
+  return async function connect(merchantId: string, priority: Priority = 'live', evenIfFailed = false) {
     const merchant = await store.merchants.secrets(merchantId);
     if (!merchant) throw ApplicationFailure.create({ type: FailureType.MerchantGone, message: `merchant ${merchantId} is not installed`, nonRetryable: true });
     if (merchant.state.status === 'failed' && !evenIfFailed) {
@@ -61,7 +61,12 @@ export function createBigCommerceActivities({ store, publicBaseUrl, rateLimitSha
     }
     const client = new BigCommerceClient({ apiBase: merchant.state.apiBase, accessToken: merchant.accessToken, timeoutMs: requestTimeoutMs, rateLimitShare, priority });
     return { client, merchant };
-  }
+  };
+}
+
+export function createBigCommerceActivities(deps: BigCommerceDeps) {
+  const { store, publicBaseUrl } = deps;
+  const connect = merchantConnector(deps);
 
   /**
    * Makes sure exactly one active hook per scope points at this merchant's

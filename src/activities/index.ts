@@ -3,12 +3,15 @@ import { createBigCommerceActivities } from './bigcommerce';
 import { createImportActivities } from './imports';
 import { createLedgerActivities } from './ledger';
 import { createMerchantActivities } from './merchants';
+import { createRedemptionActivities } from './redemptions';
 
 export interface ActivityDeps {
   store: Store;
   publicBaseUrl: string;
   rateLimitShare?: number;
   requestTimeoutMs?: number;
+  /** HMAC key for coupon codes (a sub-key of ENCRYPTION_KEY). */
+  couponKey: Buffer;
 }
 
 /** Every activity, built once by the worker around its dependencies. */
@@ -18,6 +21,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createLedgerActivities(deps),
     ...createMerchantActivities(deps),
     ...createImportActivities(deps),
+    ...createRedemptionActivities(deps),
   };
 }
 

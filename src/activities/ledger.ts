@@ -77,7 +77,8 @@ export function createLedgerActivities({ store }: { store: Store }) {
 type CreditRow = Pick<TransactionDoc, '_id' | 'points' | 'amount' | 'currency' | 'contactId' | 'defaultCurrency' | 'exchangeRate'>;
 
 function toCredit(tx: CreditRow): OrderCredit {
-  const credit: OrderCredit = { transactionId: tx._id, points: tx.points, totalIncTax: tx.amount, currency: tx.currency, contactId: tx.contactId.toHexString() };
+  // Order rows always carry their amount (only redemptions have none).
+  const credit: OrderCredit = { transactionId: tx._id, points: tx.points, totalIncTax: tx.amount ?? '0', currency: tx.currency, contactId: tx.contactId.toHexString() };
   // FerretDB drops null fields on read; a converted order carries its rate for its refunds.
   if (tx.exchangeRate && tx.defaultCurrency) Object.assign(credit, { defaultCurrency: tx.defaultCurrency, exchangeRate: tx.exchangeRate });
   return credit;

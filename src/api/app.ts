@@ -9,6 +9,7 @@ import { codecRouter } from './routes/codec';
 import { contactsRouter } from './routes/contacts';
 import { healthRouter } from './routes/health';
 import { importsRouter } from './routes/imports';
+import { redemptionsRouter } from './routes/redemptions';
 import { merchantsRouter } from './routes/merchants';
 import { webhooksRouter } from './routes/webhooks';
 
@@ -44,6 +45,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(merchantsRouter(deps));
   app.use(contactsRouter(deps));
   app.use(importsRouter(deps));
+  app.use(redemptionsRouter(deps));
   app.use((req, _res, next) => next(new HttpError(404, 'not_found', `no route ${req.method} ${req.path}`)));
   app.use(errorHandler(logger));
   return app;

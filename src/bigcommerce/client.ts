@@ -1,6 +1,19 @@
 import { z } from 'zod';
 import { BadResponseError, MissingScopeError, NotFoundError, RateLimitedError, TransientError, UnauthorizedError } from './errors';
-import { type Hook, HookSchema, type Order, OrderSchema, type Refund, RefundSchema, v3List, v3One } from './schemas';
+import {
+  type CouponCode,
+  CouponCodeSchema,
+  type Hook,
+  HookSchema,
+  type Order,
+  OrderSchema,
+  type Promotion,
+  PromotionSchema,
+  type Refund,
+  RefundSchema,
+  v3List,
+  v3One,
+} from './schemas';
 import { budgetFor, type Priority, type RateBudget, rateHeaders } from './rate-budget';
 import { type Scope, SCOPE_PROBES, scopePresent } from './scopes';
 
@@ -144,6 +157,34 @@ export class BigCommerceClient {
     if (res.status === 204) return { refunds: [], totalPages: 0 };
     const list = this.parse(v3List(RefundSchema), res.body, 'refunds');
     return { refunds: list.data, totalPages: list.meta?.pagination?.total_pages ?? 1 };
+  }
+
+  /** Promotions named exactly `name` (names are not documented as unique: the caller decides). */
+  async findPromotions(name: string): Promise<Promotion[]> {
+    const res = await this.send('GET', `/v3/promotions?${new URLSearchParams({ name })}`);
+    if (res.status === 204) return [];
+    return this.parse(v3List(PromotionSchema), res.body, 'promotions').data.filter((p) => p.name === name);
+  }
+
+  async createPromotion(promotion: Record<string, unknown>): Promise<Promotion> {
+    const res = await this.send('POST', '/v3/promotions', promotion);
+    return this.parse(v3One(PromotionSchema), res.body, 'created promotion').data;
+  }
+
+  /** Deletes a promotion; one already gone counts as deleted. */
+  async deletePromotion(id: number): Promise<void> {
+    await this.send('DELETE', `/v3/promotions/${id}`, undefined, [404]);
+  }
+
+  async listCouponCodes(promotionId: number): Promise<CouponCode[]> {
+    const res = await this.send('GET', `/v3/promotions/${promotionId}/codes`);
+    if (res.status === 204) return [];
+    return this.parse(v3List(CouponCodeSchema), res.body, `codes of promotion ${promotionId}`).data;
+  }
+
+  async createCouponCode(promotionId: number, code: { code: string; max_uses: number; max_uses_per_customer: number }): Promise<CouponCode> {
+    const res = await this.send('POST', `/v3/promotions/${promotionId}/codes`, code);
+    return this.parse(v3One(CouponCodeSchema), res.body, 'created coupon code').data;
   }
 
   /** The hooks of this API account (BigCommerce lists only the token's own client's hooks). */

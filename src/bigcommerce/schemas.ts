@@ -43,6 +43,12 @@ export const HookSchema = z.looseObject({
 });
 export type Hook = z.infer<typeof HookSchema>;
 
+export const PromotionSchema = z.looseObject({ id: z.number().int(), name: z.string(), max_uses: z.number().nullish() });
+export type Promotion = z.infer<typeof PromotionSchema>;
+
+export const CouponCodeSchema = z.looseObject({ id: z.number().int(), code: z.string(), current_uses: z.number().int(), max_uses: z.number().int() });
+export type CouponCode = z.infer<typeof CouponCodeSchema>;
+
 export const v3One = <T extends z.ZodType>(data: T) => z.object({ data });
 export const v3List = <T extends z.ZodType>(item: T) =>
   z.object({

@@ -8,6 +8,8 @@ export function normalizeEmail(email: string | null | undefined): string | null 
 
 export const orderTransactionId = (merchantId: string, orderId: number) => `order:${merchantId}:${orderId}`;
 export const refundTransactionId = (merchantId: string, refundId: number) => `refund:${merchantId}:${refundId}`;
+export const redemptionTransactionId = (merchantId: string, redemptionId: string) => `redemption:${merchantId}:${redemptionId}`;
+export const reversalTransactionId = (merchantId: string, redemptionId: string) => `redemption_reversal:${merchantId}:${redemptionId}`;
 
 const isDuplicateKey = (err: unknown) => (err as { code?: number }).code === 11000;
 
@@ -19,7 +21,7 @@ export interface ContactView {
   createdAt: string;
 }
 
-export type TransactionView = Omit<TransactionDoc, '_id' | 'merchantId' | 'contactId' | 'createdAt'> & { id: string; createdAt: string };
+export type TransactionView = Omit<TransactionDoc, '_id' | 'merchantId' | 'contactId' | 'createdAt' | 'requestHash'> & { id: string; createdAt: string };
 
 /** Writes are idempotent inserts keyed by BigCommerce ids; balances are sums (see models.ts). */
 export class Ledger {
@@ -116,9 +118,11 @@ export class Ledger {
       transactions: page.map((r) => ({
         id: r._id,
         type: r.type,
-        orderId: r.orderId,
-        refundId: r.refundId,
-        amount: r.amount,
+        // FerretDB drops null fields on read
+        orderId: r.orderId ?? null,
+        refundId: r.refundId ?? null,
+        redemptionId: r.redemptionId ?? null,
+        amount: r.amount ?? null,
         currency: r.currency,
         // Rows from before multi-currency support were all in the default currency.
         defaultAmount: r.defaultAmount ?? r.amount,
@@ -129,6 +133,12 @@ export class Ledger {
       })),
       nextCursor: rows.length > limit && last ? encodeCursor(last.createdAt.getTime(), last._id) : null,
     };
+  }
+
+  /** The store's default currency as the merchant's newest order recorded it (points and amount-off rewards are in it). */
+  async defaultCurrency(merchantId: string): Promise<string | null> {
+    const [row] = await this.m.Transaction.find({ merchantId, type: 'order' }).sort({ createdAt: -1 }).limit(1).lean();
+    return row ? (row.defaultCurrency ?? row.currency) : null;
   }
 
   async stats(merchantId: string): Promise<{ ordersCredited: number; refundsDeducted: number }> {

@@ -25,15 +25,25 @@ export interface ContactDoc {
   createdAt: Date;
 }
 
+export const TRANSACTION_TYPES = ['order', 'refund', 'redemption', 'redemption_reversal'] as const;
+export type TransactionType = (typeof TRANSACTION_TYPES)[number];
+
 export interface TransactionDoc {
   _id: string;
   merchantId: string;
   contactId: import('mongoose').Types.ObjectId;
-  type: 'order' | 'refund';
-  orderId: number;
+  type: TransactionType;
+  /** null on redemptions and their reversals */
+  orderId: number | null;
   refundId: number | null;
-  /** As BigCommerce gave it: the order total or refund amount, in the currency the shopper paid. */
-  amount: string;
+  redemptionId?: string | null;
+  /** A redemption's request, canonical JSON: the same redemptionId with another body is a conflict. */
+  requestHash?: string;
+  /**
+   * As BigCommerce gave it: the order total or refund amount, in the currency the
+   * shopper paid; on a redemption, the reward's amount off (null for a percentage or free shipping).
+   */
+  amount: string | null;
   currency: string;
   /**
    * The same amount in the store's default currency, which points are earned in
@@ -41,7 +51,7 @@ export interface TransactionDoc {
    * up to 4 decimals for the record (points use the exact quotient). Absent on
    * rows written before multi-currency support, which were all single-currency.
    */
-  defaultAmount?: string;
+  defaultAmount?: string | null;
   defaultCurrency?: string;
   /** The default → transactional rate the amount was divided by, on multi-currency orders. */
   exchangeRate?: string | null;
@@ -65,10 +75,12 @@ const transactionSchema = new Schema<TransactionDoc>(
     _id: { type: String, required: true },
     merchantId: { type: String, required: true },
     contactId: { type: Schema.Types.ObjectId, required: true },
-    type: { type: String, enum: ['order', 'refund'], required: true },
-    orderId: { type: Number, required: true },
+    type: { type: String, enum: TRANSACTION_TYPES, required: true },
+    orderId: { type: Number, default: null },
     refundId: { type: Number, default: null },
-    amount: { type: String, required: true },
+    redemptionId: { type: String, default: null },
+    requestHash: { type: String },
+    amount: { type: String, default: null },
     currency: { type: String, required: true },
     defaultAmount: { type: String },
     defaultCurrency: { type: String },

@@ -89,7 +89,38 @@ export interface SandboxHook {
   updated_at: number;
 }
 
-export type Fault = { kind: '429'; resetMs: number; retryAfterS?: number } | { kind: '429-bare' } | { kind: '500' };
+/** A v3 promotion (promotions.v3.yml), with its coupon codes. */
+export interface SandboxPromotion {
+  id: number;
+  name: string;
+  redemption_type: 'COUPON' | 'AUTOMATIC';
+  coupon_type: 'SINGLE' | 'BULK';
+  rules: unknown[];
+  max_uses: number | null;
+  current_uses: number;
+  end_date: string | null;
+  status: string;
+  currency_code: string;
+  can_be_used_with_other_promotions: boolean;
+  created_at: string;
+  codes: SandboxCouponCode[];
+}
+
+export interface SandboxCouponCode {
+  id: number;
+  code: string;
+  current_uses: number;
+  max_uses: number;
+  max_uses_per_customer: number;
+  created: string;
+}
+
+export type Fault =
+  | { kind: '429'; resetMs: number; retryAfterS?: number }
+  | { kind: '429-bare' }
+  | { kind: '500' }
+  /** The request is served, but its answer is held back: the client gives up, the work is done (a lost response). */
+  | { kind: 'slow-response'; ms: number; method: string; path: string };
 
 export interface RequestRecord {
   at: number;
@@ -109,6 +140,8 @@ export interface SandboxStoreState {
   orders: Map<number, SandboxOrder>;
   refunds: SandboxRefund[];
   hooks: Map<number, SandboxHook>;
+  promotions: Map<number, SandboxPromotion>;
+  nextPromotionId: number;
   nextOrderId: number;
   nextRefundId: number;
   nextHookId: number;
@@ -131,6 +164,8 @@ export function newStore(hash = randomBytes(5).toString('hex').slice(0, 10), rat
     orders: new Map(),
     refunds: [],
     hooks: new Map(),
+    promotions: new Map(),
+    nextPromotionId: 1,
     nextOrderId: 100,
     nextRefundId: 1,
     nextHookId: 1,

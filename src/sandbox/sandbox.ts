@@ -15,7 +15,9 @@ import {
   type RequestRecord,
   OAUTH_SCOPE,
   rfc2822,
+  type SandboxCouponCode,
   type SandboxOrder,
+  type SandboxPromotion,
   type SandboxRefund,
   type SandboxStoreState,
   STATUS_NAMES,
@@ -201,7 +203,99 @@ export class Sandbox {
     };
   }
 
+  /** A shopper uses a coupon code at checkout. */
+  useCoupon(storeHash: string, code: string): void {
+    for (const p of this.store(storeHash).promotions.values()) {
+      const c = p.codes.find((x) => x.code === code);
+      if (!c) continue;
+      if (c.current_uses >= c.max_uses) throw new Error(`coupon ${code} is used up`);
+      c.current_uses++;
+      p.current_uses++;
+      return;
+    }
+    throw new Error(`no coupon ${code} in store ${storeHash}`);
+  }
+
+  promotions(storeHash: string): SandboxPromotion[] {
+    return [...this.store(storeHash).promotions.values()];
+  }
+
   // ---- HTTP ----
+
+  /** v3 promotions and their codes (promotions.v3.yml): 201 on create, 204 on delete, 422 for bad input. */
+  private promotionRoutes(
+    app: express.Express,
+    base: string,
+    need: (scopes: Scope[], level?: 'read' | 'modify') => express.RequestHandler,
+    v3Error: (res: Response, status: number, title: string) => unknown,
+  ): void {
+    const store = (res: Response) => res.locals.store as SandboxStoreState;
+    const invalid = (res: Response, errors: Record<string, string>) => void res.status(422).json({ status: 422, title: 'Input is invalid', type: '', errors });
+    const view = ({ codes: _codes, ...p }: SandboxPromotion) => p;
+    const list = (res: Response, data: unknown[]) =>
+      res.json({ data, meta: { pagination: { total: data.length, count: data.length, per_page: 50, current_page: 1, total_pages: 1 } } });
+
+    app.get(`${base}/v3/promotions`, need(['marketing']), (req, res) => {
+      const { name, code } = req.query as Record<string, string | undefined>;
+      const found = [...store(res).promotions.values()].filter((p) => (name === undefined || p.name === name) && (code === undefined || p.codes.some((c) => c.code === code)));
+      list(res, found.map(view));
+    });
+    app.post(`${base}/v3/promotions`, need(['marketing'], 'modify'), (req, res) => {
+      const b = (req.body ?? {}) as Record<string, unknown>;
+      const errors: Record<string, string> = {};
+      if (typeof b.name !== 'string' || b.name.length === 0) errors.name = 'name is required';
+      if (b.redemption_type !== 'COUPON' && b.redemption_type !== 'AUTOMATIC') errors.redemption_type = 'redemption_type is required';
+      if (!Array.isArray(b.rules) || b.rules.length === 0) errors.rules = 'rules are required';
+      const fixed = JSON.stringify(b.rules ?? []).includes('fixed_amount');
+      if (fixed && (typeof b.currency_code !== 'string' || b.currency_code === '*')) errors.currency_code = 'a fixed amount needs one currency';
+      if (Object.keys(errors).length > 0) return invalid(res, errors);
+      const s = store(res);
+      const promotion: SandboxPromotion = {
+        id: s.nextPromotionId++,
+        name: b.name as string,
+        redemption_type: b.redemption_type as 'COUPON',
+        coupon_type: b.coupon_type === 'BULK' ? 'BULK' : 'SINGLE',
+        rules: b.rules as unknown[],
+        max_uses: typeof b.max_uses === 'number' ? b.max_uses : null,
+        current_uses: 0,
+        end_date: typeof b.end_date === 'string' ? b.end_date : null,
+        status: typeof b.status === 'string' ? b.status : 'ENABLED',
+        currency_code: typeof b.currency_code === 'string' ? b.currency_code : '*',
+        can_be_used_with_other_promotions: b.can_be_used_with_other_promotions === true,
+        created_at: new Date().toISOString(),
+        codes: [],
+      };
+      s.promotions.set(promotion.id, promotion);
+      res.status(201).json({ data: view(promotion), meta: {} });
+    });
+    app.delete(`${base}/v3/promotions/:id`, need(['marketing'], 'modify'), (req, res) => {
+      store(res).promotions.delete(Number(req.params.id)); // 204 also when already gone
+      res.status(204).end();
+    });
+    app.get(`${base}/v3/promotions/:id/codes`, need(['marketing']), (req, res) => {
+      const p = store(res).promotions.get(Number(req.params.id));
+      if (!p) return void v3Error(res, 404, 'Promotion not found');
+      list(res, p.codes);
+    });
+    app.post(`${base}/v3/promotions/:id/codes`, need(['marketing'], 'modify'), (req, res) => {
+      const s = store(res);
+      const p = s.promotions.get(Number(req.params.id));
+      if (!p) return void v3Error(res, 404, 'Promotion not found');
+      const b = (req.body ?? {}) as Record<string, unknown>;
+      if (typeof b.code !== 'string' || !/^[A-Za-z0-9 _-]{1,50}$/.test(b.code)) return invalid(res, { code: 'up to 50 letters, digits, spaces, _ and -' });
+      if ([...s.promotions.values()].some((x) => x.codes.some((c) => c.code === b.code))) return invalid(res, { code: 'the code is in use' });
+      const code: SandboxCouponCode = {
+        id: p.id * 1000 + p.codes.length + 1,
+        code: b.code,
+        current_uses: 0,
+        max_uses: typeof b.max_uses === 'number' ? b.max_uses : 0,
+        max_uses_per_customer: typeof b.max_uses_per_customer === 'number' ? b.max_uses_per_customer : 0,
+        created: new Date().toISOString(),
+      };
+      p.codes.push(code);
+      res.status(201).json({ data: code, meta: {} });
+    });
+  }
 
   private app(): express.Express {
     const app = express();
@@ -236,7 +330,17 @@ export class Sandbox {
       'X-Rate-Limit-Requests-Left': String(Math.max(0, left)),
     });
 
-    const fault = store.faults.shift();
+    const slow = store.faults.findIndex((f) => f.kind === 'slow-response' && f.method === req.method && record.path.split('?')[0] === f.path);
+    if (slow >= 0) {
+      const [f] = store.faults.splice(slow, 1) as [Extract<Fault, { kind: 'slow-response' }>];
+      const send = res.send.bind(res);
+      res.send = ((body: unknown) => {
+        setTimeout(() => send(body), f.ms);
+        return res;
+      }) as typeof res.send;
+    }
+    const due = store.faults.findIndex((f) => f.kind !== 'slow-response');
+    const fault = due >= 0 ? store.faults.splice(due, 1)[0] : undefined;
     if (fault?.kind === '429') {
       record.retryAt = now + Math.max(fault.resetMs, (fault.retryAfterS ?? 0) * 1000);
       res.set({ ...rateHeaders(0, fault.resetMs), 'X-Retry-After': String(fault.retryAfterS ?? Math.ceil(fault.resetMs / 1000)) });
@@ -282,10 +386,7 @@ export class Sandbox {
     const base = '/stores/:hash';
 
     app.get(`${base}/v3/customers`, need(['customers']), (_req, res) => void page(res, []));
-    app.get(`${base}/v3/promotions`, need(['marketing']), (_req, res) => void page(res, []));
-    app.post(`${base}/v3/promotions`, need(['marketing'], 'modify'), (_req, res) =>
-      void res.status(422).json({ status: 422, title: 'Input is invalid', type: '', errors: { name: 'name is required', rules: 'rules are required' } }),
-    );
+    this.promotionRoutes(app, base, need, v3Error);
     app.get(`${base}/v3/catalog/products`, need(['products']), (_req, res) => void page(res, []));
     app.get(`${base}/v3/carts/:id`, need(['carts']), (_req, res) => void v3Error(res, 404, 'Cart not found'));
     app.get(`${base}/v3/checkouts/:id`, need(['checkouts']), (_req, res) => void v3Error(res, 404, 'Checkout not found'));
@@ -422,6 +523,7 @@ export class Sandbox {
     r.get('/stores/:hash/hooks', wrap((req) => this.hooks(String(req.params.hash))));
     r.get('/stores/:hash/requests', wrap((req) => this.requests(String(req.params.hash))));
     r.get('/deliveries', wrap(() => this.delivery.log));
+    r.post('/stores/:hash/coupons/:code/use', wrap((req) => this.useCoupon(String(req.params.hash), String(req.params.code))));
     return r;
   }
 }

@@ -1,6 +1,7 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { logger } from '../logger';
 import { createActivities } from '../activities';
+import { subKey } from '../crypto';
 import type { Config } from '../config';
 import type { Store } from '../store';
 import { dataConverter } from '../temporal/codec';
@@ -46,6 +47,7 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
       store: deps.store,
       publicBaseUrl: config.PUBLIC_BASE_URL,
       rateLimitShare: config.RATE_LIMIT_SHARE,
+      couponKey: subKey(config.ENCRYPTION_KEY, 'coupon-codes'),
       requestTimeoutMs: deps.requestTimeoutMs,
     }),
     dataConverter: dataConverter(config.ENCRYPTION_KEY),

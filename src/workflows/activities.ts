@@ -37,6 +37,16 @@ export const reconcile = proxyActivities<Activities>({
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes: [...PERMANENT, ...CREDENTIAL_FAILURES] },
 });
 
+/**
+ * Coupon calls: BigCommerce's transient failures (5xx, 429, timeouts) retried
+ * for ever; a refusal for good (422, 403 for the marketing scope, 401, a
+ * failed merchant) comes back at once, and the redemption gives the points back.
+ */
+export const coupons = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 minutes', nonRetryableErrorTypes: [...PERMANENT, ...CREDENTIAL_FAILURES] },
+});
+
 /** Whether a failure says the credentials are dead (or the merchant is failed), rather than something passing. */
 export function isCredentialFailure(err: unknown): boolean {
   const cause = err instanceof ActivityFailure ? err.cause : err;

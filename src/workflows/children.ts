@@ -22,3 +22,17 @@ export function childOptions(ids: { workflowId: string; merchantId: string; stor
     staticSummary: summary,
   };
 }
+
+/** Options of a redemption workflow: outlives the merchant run that started it; once per redemption id. */
+export function redemptionChildOptions(ids: { workflowId: string; merchantId: string; storeHash: string }, summary: string) {
+  return {
+    workflowId: ids.workflowId,
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    typedSearchAttributes: [
+      { key: MerchantIdKey, value: ids.merchantId },
+      { key: StoreHashKey, value: ids.storeHash },
+    ],
+    staticSummary: summary,
+  };
+}

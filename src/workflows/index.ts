@@ -3,3 +3,4 @@ export { merchantWorkflow } from './merchant';
 export { orderWorkflow } from './order';
 export { refundWorkflow } from './refund';
 export { importWorkflow } from './import';
+export { redemptionWorkflow } from './redemption';

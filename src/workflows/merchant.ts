@@ -14,7 +14,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { StatusUpdate } from '../merchants/repository';
 import { StoreHashKey } from '../temporal/search-attribute-keys';
 import type { WebhookRef } from '../merchants/repository';
-import { childOptions } from './children';
+import { childOptions, redemptionChildOptions } from './children';
 import { describeFailure, install as installActivities, isCredentialFailure, reconcile, store } from './activities';
 import {
   credentialsRejectedSignal,
@@ -29,6 +29,9 @@ import {
   orderWorkflowId,
   RECONCILE_OVERLAP_MS,
   type ReconciliationState,
+  redeemUpdate,
+  type RedemptionRequest,
+  redemptionWorkflowId,
   type SweepCursor,
   type SweepResult,
   refundWorkflowId,
@@ -37,6 +40,7 @@ import {
   webhookEventSignal,
 } from './messages';
 import { orderWorkflow } from './order';
+import { redemptionWorkflow } from './redemption';
 import { refundWorkflow } from './refund';
 
 export interface MerchantWorkflowInput {
@@ -128,6 +132,45 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
     waitingForCredentials.add(workflowId);
     recheckCredentials = true;
   });
+  // Redemptions (rule 9): one at a time per contact, so a balance is never spent twice.
+  const redeemingContacts = new Set<string>();
+  setHandler(
+    redeemUpdate,
+    async (request) => {
+      // Re-checked after every wake-up, and claimed in the same breath: handlers interleave at each await.
+      while (redeemingContacts.has(request.contactId)) await condition(() => !redeemingContacts.has(request.contactId));
+      redeemingContacts.add(request.contactId);
+      try {
+        const result = await store.takeRedemptionPoints.executeWithOptions({ summary: `take ${request.points} points for redemption ${request.redemptionId}` }, [
+          { merchantId, request },
+        ]);
+        if (result.outcome === 'accepted' || result.outcome === 'existing') await startRedemption(request);
+        return result;
+      } finally {
+        redeemingContacts.delete(request.contactId);
+      }
+    },
+    {
+      validator: (_request: RedemptionRequest) => {
+        if (status !== 'active') throw new Error(`merchant ${merchantId} is ${status}: redemptions need an active install`);
+      },
+    },
+  );
+
+  async function startRedemption({ requestHash: _hash, ...request }: RedemptionRequest): Promise<void> {
+    try {
+      await startChild(redemptionWorkflow, {
+        ...redemptionChildOptions(
+          { workflowId: redemptionWorkflowId(merchantId, request.redemptionId), merchantId, storeHash },
+          `redemption ${request.redemptionId}: ${request.points} points for a ${request.reward.type} coupon`,
+        ),
+        args: [{ merchantId, ...request }],
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
+
   setHandler(merchantStateQuery, () => ({
     merchantId,
     storeHash,

@@ -1,4 +1,4 @@
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 /**
  * Names, ids and shapes shared by the workflows, the API that signals them and
@@ -175,4 +175,37 @@ export interface ImportWorkflowInput {
   since: number;
   /** Carried across continue-as-new. */
   progress?: { page: number; ordersSeen: number; ordersCredited: number };
+}
+
+export const redemptionWorkflowId = (merchantId: string, redemptionId: string) => `bigcommerce-redemption:${merchantId}:${redemptionId}`;
+
+/** What a redemption buys (CONTRACT §3); amounts are decimal strings in the store's default currency. */
+export type Reward = { type: 'amount_off'; amount: string } | { type: 'percent_off'; percent: number } | { type: 'free_shipping' };
+export type RedemptionStatus = 'pending' | 'issued' | 'failed' | 'expired' | 'used';
+
+export interface RedemptionRequest {
+  contactId: string;
+  redemptionId: string;
+  points: number;
+  reward: Reward;
+  /** epoch ms, or null for a coupon that does not expire */
+  expiresAt: number | null;
+  /** epoch ms when the API took the request: the expiry timer is measured from it (workflows read no clock). */
+  acceptedAt: number;
+  /** The request in canonical JSON: the same redemptionId with another body is a conflict. */
+  requestHash: string;
+}
+
+export type RedeemResult = { outcome: 'accepted' | 'existing' } | { outcome: 'insufficient_points'; balance: number } | { outcome: 'conflict' };
+
+/**
+ * Takes a contact's points for a redemption, or says why not. An Update on the
+ * merchant workflow: one workflow per merchant serialises every contact's
+ * redemptions whatever the store's isolation, so concurrent ones never take a
+ * balance below zero, and the caller learns the outcome before answering.
+ */
+export const redeemUpdate = defineUpdate<RedeemResult, [RedemptionRequest]>('redeem');
+
+export interface RedemptionWorkflowInput extends Omit<RedemptionRequest, 'requestHash'> {
+  merchantId: string;
 }

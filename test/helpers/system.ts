@@ -146,7 +146,7 @@ export async function startSystem(opts: SystemOptions = {}) {
     },
     async transactions(merchantId: string, contactId: string) {
       const res = await request('GET', `/api/merchants/${merchantId}/contacts/${contactId}/transactions?limit=200`);
-      return res.body.transactions as Array<{ id: string; type: string; orderId: number; refundId: number | null; amount: string; points: number }>;
+      return res.body.transactions as Array<{ id: string; type: string; orderId: number | null; refundId: number | null; redemptionId: string | null; amount: string | null; points: number }>;
     },
     /** Every workflow history of this system's task queue (or of one merchant) as text, raw and with payloads decrypted. */
     async histories(merchantId?: string): Promise<{ raw: string; decoded: string; count: number }> {

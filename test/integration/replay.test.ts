@@ -36,6 +36,15 @@ if (label) {
       // A historical import, and an order whose webhook is lost (recovered by the reconciliation).
       const imported = await sys.request('POST', `/api/merchants/${id}/bigcommerce/imports`, { since: new Date(Date.now() - 2 * 86_400_000).toISOString() });
       await sys.client.workflow.getHandle(imported.body.workflowId).result();
+      // A redemption whose coupon expires unused.
+      const oldContact = await waitFor(() => sys.contact(id, 'o@example.com'));
+      await sys.request('POST', `/api/merchants/${id}/contacts/${oldContact.id}/redemptions`, {
+        redemptionId: 'replay-redemption',
+        points: 5,
+        reward: { type: 'amount_off', amount: '1.00' },
+        expiresAt: new Date(Date.now() + 2_000).toISOString(),
+      });
+      await sys.client.workflow.getHandle(`bigcommerce-redemption:${id}:replay-redemption`).result();
       sys.sandbox.delivery.losing = true;
       const missed = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '9.0000', email: 'm@example.com' });
       sys.sandbox.delivery.losing = false;
@@ -73,6 +82,7 @@ if (label) {
         `bigcommerce-order:${id}:${missed.id}`,
         `bigcommerce-order:${id}:${old.id}`,
         imported.body.workflowId,
+        `bigcommerce-redemption:${id}:replay-redemption`,
       ]) {
         const history = await sys.client.workflow.getHandle(wfId).fetchHistory();
         const fixture: Fixture = { workflowId: wfId, encryptionKey: sys.config.ENCRYPTION_KEY, history: Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('base64') };
