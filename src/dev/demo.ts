@@ -82,6 +82,25 @@ async function main() {
     }
   }
 
+  say('\nRedemption: Ann spends 100 points on 10.00 off…');
+  const annContact = (await call('GET', `/api/merchants/${merchantId}/contacts?email=ann@example.com`)).body.contacts[0];
+  const redemptionId = `demo-${Date.now().toString(36)}`;
+  const redeemed = await call('POST', `/api/merchants/${merchantId}/contacts/${annContact.id}/redemptions`, {
+    redemptionId,
+    points: 100,
+    reward: { type: 'amount_off', amount: '10.00' },
+    expiresAt: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+  });
+  say(`  POST redemption → ${redeemed.status} ${JSON.stringify(redeemed.body)}`);
+  const issued = await until('coupon issued', async () => {
+    const r = (await call('GET', `/api/merchants/${merchantId}/redemptions/${redemptionId}`)).body;
+    return r.status === 'issued' || r.status === 'failed' ? r : undefined;
+  });
+  const annAfter = (await call('GET', `/api/merchants/${merchantId}/contacts?email=ann@example.com`)).body.contacts[0];
+  say(`  status ${issued.status}: coupon code ${issued.couponCode} (single use, expires ${issued.expiresAt}); Ann's balance ${annContact.balance} → ${annAfter.balance}`);
+  const tooMuch = await call('POST', `/api/merchants/${merchantId}/contacts/${annContact.id}/redemptions`, { redemptionId: `${redemptionId}-2`, points: 1_000, reward: { type: 'free_shipping' } });
+  say(`  1,000 more points → ${tooMuch.status} ${tooMuch.body.error?.code}`);
+
   const N = Number(process.env.DEMO_BURST ?? 200);
   say(`\nThroughput: ${N} orders placed at once…`);
   const started = Date.now();
