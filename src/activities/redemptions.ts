@@ -3,7 +3,6 @@ import { Types } from 'mongoose';
 import { redemptionTransactionId, reversalTransactionId } from '../ledger/ledger';
 import { formatAmount, parseAmount } from '../ledger/points';
 import type { RedemptionUpdate } from '../redemptions/repository';
-import type { Store } from '../store';
 import type { RedeemResult, RedemptionRequest, Reward } from '../workflows/messages';
 import { type BigCommerceDeps, merchantConnector } from './bigcommerce';
 import { mapFailures } from './failures';

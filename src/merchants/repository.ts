@@ -138,24 +138,28 @@ export class MerchantRepository {
     const doc = await this.Merchant.findOneAndUpdate(
       { _id: req.merchantId, storeHash: req.storeHash },
       {
-        $set: {
-          apiBase: req.apiBase,
-          clientId: req.clientId,
-          name: req.name,
-          sealedSecrets: seal(this.key, Buffer.from(JSON.stringify(secrets))),
-          pointsPerCurrencyUnit: req.pointsPerCurrencyUnit,
-          status: 'installing',
-          missingScopes: [],
-          lastError: null,
-          updatedAt: new Date(),
-          ...(existing.status === 'uninstalled' ? { installedAt: null } : {}),
-        },
+        $set: { ...this.installFields(req, secrets), ...(existing.status === 'uninstalled' ? { installedAt: null } : {}) },
         $inc: { installGeneration: 1 },
       },
       { returnDocument: 'after', lean: true },
     );
     if (!doc) throw new Error(`saving merchant ${req.merchantId} returned nothing`);
     return toState(doc);
+  }
+
+  /** What every (re-)install writes: the account, sealed secrets, the rate, and a fresh `installing`. */
+  private installFields(req: InstallRequest, secrets: MerchantSecrets) {
+    return {
+      apiBase: req.apiBase,
+      clientId: req.clientId,
+      name: req.name,
+      sealedSecrets: seal(this.key, Buffer.from(JSON.stringify(secrets))),
+      pointsPerCurrencyUnit: req.pointsPerCurrencyUnit,
+      status: 'installing' as const,
+      missingScopes: [],
+      lastError: null,
+      updatedAt: new Date(),
+    };
   }
 
   /** Inserts the merchant's record if there is none; a concurrent insert that won is just as good. */
@@ -165,21 +169,7 @@ export class MerchantRepository {
       await this.Merchant.updateOne(
         { _id: req.merchantId },
         {
-          $setOnInsert: {
-            storeHash: req.storeHash,
-            apiBase: req.apiBase,
-            clientId: req.clientId,
-            name: req.name,
-            sealedSecrets: seal(this.key, Buffer.from(JSON.stringify(secrets))),
-            pointsPerCurrencyUnit: req.pointsPerCurrencyUnit,
-            status: 'installing',
-            missingScopes: [],
-            webhooks: [],
-            lastError: null,
-            installedAt: null,
-            installGeneration: 0,
-            updatedAt: new Date(),
-          },
+          $setOnInsert: { storeHash: req.storeHash, ...this.installFields(req, secrets), webhooks: [], installedAt: null, installGeneration: 0 },
         },
         { upsert: true },
       );

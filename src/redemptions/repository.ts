@@ -1,19 +1,6 @@
 import { type Connection, type Model, Schema } from 'mongoose';
 import type { RedemptionStatus, Reward } from '../workflows/messages';
 
-/** A redemption as the dashboard reads it (CONTRACT §3). The coupon code is a bearer token: never logged. */
-export interface RedemptionView {
-  redemptionId: string;
-  contactId: string;
-  points: number;
-  reward: Reward;
-  status: RedemptionStatus;
-  couponCode: string | null;
-  expiresAt: string | null;
-  lastError: string | null;
-  createdAt: string;
-}
-
 interface RedemptionDoc {
   _id: string;
   merchantId: string;
@@ -29,6 +16,12 @@ interface RedemptionDoc {
   createdAt: Date;
   updatedAt: Date;
 }
+
+/** A redemption as the dashboard reads it (CONTRACT §3). The coupon code is a bearer token: never logged. */
+export type RedemptionView = Omit<RedemptionDoc, '_id' | 'merchantId' | 'promotionId' | 'updatedAt' | 'expiresAt' | 'createdAt'> & {
+  expiresAt: string | null;
+  createdAt: string;
+};
 
 const redemptionSchema = new Schema<RedemptionDoc>(
   {

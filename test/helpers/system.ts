@@ -144,6 +144,19 @@ export async function startSystem(opts: SystemOptions = {}) {
       const res = await request('GET', `/api/merchants/${merchantId}/contacts?email=${encodeURIComponent(email)}`);
       return res.body?.contacts?.[0] as { id: string; email: string; balance: number; bigcommerceCustomerId: number | null } | undefined;
     },
+    /** The contact of `email` once its balance is `expected`. */
+    async balanceWhen(merchantId: string, email: string, expected: number, timeoutMs = 30_000) {
+      return waitFor(async () => {
+        const c = await this.contact(merchantId, email);
+        return c && c.balance === expected ? c : undefined;
+      }, timeoutMs, `${email} balance ${expected}`);
+    },
+    /** The result of an order or refund workflow, once the event that starts it has arrived. */
+    async childResult(workflowId: string): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+      const handle = client.workflow.getHandle(workflowId);
+      await waitFor(() => handle.describe().then(() => true), 30_000, `${workflowId} to start`);
+      return handle.result();
+    },
     async transactions(merchantId: string, contactId: string) {
       const res = await request('GET', `/api/merchants/${merchantId}/contacts/${contactId}/transactions?limit=200`);
       return res.body.transactions as Array<{ id: string; type: string; orderId: number | null; refundId: number | null; redemptionId: string | null; amount: string | null; points: number }>;

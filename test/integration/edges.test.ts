@@ -11,18 +11,7 @@ afterAll(async () => {
 
 const newId = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
 
-async function childResult(workflowId: string): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const handle = sys.client.workflow.getHandle(workflowId);
-  await waitFor(() => handle.describe().then(() => true), 30_000, `${workflowId} to start`);
-  return handle.result();
-}
 
-async function balanceOf(id: string, email: string, expected: number) {
-  return waitFor(async () => {
-    const c = await sys.contact(id, email);
-    return c && c.balance === expected ? c : undefined;
-  }, 30_000, `${email} balance ${expected}`);
-}
 
 describe('multi-currency stores earn in the default currency (rule 1)', () => {
   test('15,000 JPY at rate 150 and 92 EUR at rate 0.92 in a USD store credit 100 points each; half of the EUR order refunded deducts 50', async () => {
@@ -51,18 +40,18 @@ describe('multi-currency stores earn in the default currency (rule 1)', () => {
       storeDefaultCurrency: 'USD',
       exchangeRate: '1.0000000000',
     });
-    expect(await childResult(`bigcommerce-order:${id}:${jpy.id}`)).toMatchObject({ outcome: 'credited', credit: { points: 100 } });
-    expect(await childResult(`bigcommerce-order:${id}:${eur.id}`)).toMatchObject({ outcome: 'credited', credit: { points: 100 } });
-    expect(await childResult(`bigcommerce-order:${id}:${usd.id}`)).toMatchObject({ outcome: 'credited', credit: { points: 100 } });
+    expect(await sys.childResult(`bigcommerce-order:${id}:${jpy.id}`)).toMatchObject({ outcome: 'credited', credit: { points: 100 } });
+    expect(await sys.childResult(`bigcommerce-order:${id}:${eur.id}`)).toMatchObject({ outcome: 'credited', credit: { points: 100 } });
+    expect(await sys.childResult(`bigcommerce-order:${id}:${usd.id}`)).toMatchObject({ outcome: 'credited', credit: { points: 100 } });
 
-    const yen = await balanceOf(id, 'yen@example.com', 100);
+    const yen = await sys.balanceWhen(id, 'yen@example.com', 100);
     expect(await sys.transactions(id, yen.id)).toEqual([
       expect.objectContaining({ type: 'order', amount: '15000.0000', currency: 'JPY', defaultAmount: '100.0000', defaultCurrency: 'USD', points: 100 }),
     ]);
 
     const refund = sys.sandbox.createRefund(account.storeHash, eur.id, 46);
-    expect(await childResult(`bigcommerce-refund:${id}:${refund.id}`)).toMatchObject({ outcome: 'deducted', points: -50 });
-    const euro = await balanceOf(id, 'euro@example.com', 50);
+    expect(await sys.childResult(`bigcommerce-refund:${id}:${refund.id}`)).toMatchObject({ outcome: 'deducted', points: -50 });
+    const euro = await sys.balanceWhen(id, 'euro@example.com', 50);
     const [refundTx] = await sys.transactions(id, euro.id);
     expect(refundTx).toMatchObject({ type: 'refund', amount: '46.0000', currency: 'EUR', defaultAmount: '50.0000', defaultCurrency: 'USD', points: -50 });
   });
@@ -72,8 +61,8 @@ describe('multi-currency stores earn in the default currency (rule 1)', () => {
     const account = sys.newStore();
     await sys.installActive(id, account);
     const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '12.3400', email: 'plain@example.com' });
-    await childResult(`bigcommerce-order:${id}:${order.id}`);
-    const contact = await balanceOf(id, 'plain@example.com', 12);
+    await sys.childResult(`bigcommerce-order:${id}:${order.id}`);
+    const contact = await sys.balanceWhen(id, 'plain@example.com', 12);
     expect(await sys.transactions(id, contact.id)).toEqual([
       expect.objectContaining({ amount: '12.3400', currency: 'USD', defaultAmount: '12.3400', defaultCurrency: 'USD', exchangeRate: null }),
     ]);
@@ -105,8 +94,8 @@ describe('a merchant id is bound to one store', () => {
     expect(file.status).toBe(409);
 
     const order = sys.sandbox.createOrder(first.storeHash, { totalIncTax: '20.0000', email: 'stays@example.com' });
-    await childResult(`bigcommerce-order:${id}:${order.id}`);
-    await balanceOf(id, 'stays@example.com', 20);
+    await sys.childResult(`bigcommerce-order:${id}:${order.id}`);
+    await sys.balanceWhen(id, 'stays@example.com', 20);
   });
 });
 
@@ -133,10 +122,10 @@ describe('two merchant ids on one API account', () => {
     }
 
     const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '30.0000', email: 'both@example.com' });
-    await childResult(`bigcommerce-order:${a}:${order.id}`);
-    await childResult(`bigcommerce-order:${b}:${order.id}`);
-    await balanceOf(a, 'both@example.com', 30);
-    await balanceOf(b, 'both@example.com', 30);
+    await sys.childResult(`bigcommerce-order:${a}:${order.id}`);
+    await sys.childResult(`bigcommerce-order:${b}:${order.id}`);
+    await sys.balanceWhen(a, 'both@example.com', 30);
+    await sys.balanceWhen(b, 'both@example.com', 30);
 
     expect((await sys.request('DELETE', `/api/merchants/${a}/bigcommerce`)).status).toBe(202);
     await waitFor(async () => ((await sys.state(a)).body.status === 'uninstalled' ? true : undefined), 30_000, `${a} uninstalled`);
@@ -197,7 +186,7 @@ describe('install races and installedAt', () => {
     expect(Date.parse(active.installedAt)).toBeGreaterThanOrEqual(Math.floor(activeAt / 1000) * 1000);
 
     const refund = sys.sandbox.createRefund(account.storeHash, before.id, 10);
-    expect(await childResult(`bigcommerce-refund:${id}:${refund.id}`)).toEqual({ outcome: 'nothing_credited' });
+    expect(await sys.childResult(`bigcommerce-refund:${id}:${refund.id}`)).toEqual({ outcome: 'nothing_credited' });
 
     // A later re-install keeps the first activation's time.
     const again = await sys.installActive(id, fixed);

@@ -17,27 +17,15 @@ async function installedMerchant(extra: Record<string, unknown> = {}): Promise<{
   return { id, account };
 }
 
-/** The result of a child workflow, once the webhook that starts it has arrived. */
-async function childResult(workflowId: string): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const handle = sys.client.workflow.getHandle(workflowId);
-  await waitFor(() => handle.describe().then(() => true), 30_000, `${workflowId} to start`);
-  return handle.result();
-}
 
-async function balanceOf(id: string, email: string, expected: number) {
-  return waitFor(async () => {
-    const c = await sys.contact(id, email);
-    return c && c.balance === expected ? c : undefined;
-  }, 30_000, `${email} balance ${expected}`);
-}
 
 describe('earning', () => {
   test('an order of 123.4500 credits 123 points at rate 1 to the billing email, trimmed and lower-cased', async () => {
     const { id, account } = await installedMerchant();
     const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '123.4500', email: '  Ann@Example.COM ', customerId: 42 });
-    const result = await childResult(`bigcommerce-order:${id}:${order.id}`);
+    const result = await sys.childResult(`bigcommerce-order:${id}:${order.id}`);
     expect(result).toMatchObject({ outcome: 'credited', credit: { points: 123 } });
-    const contact = await balanceOf(id, 'ann@example.com', 123);
+    const contact = await sys.balanceWhen(id, 'ann@example.com', 123);
     expect(contact).toMatchObject({ email: 'ann@example.com', bigcommerceCustomerId: 42 });
     const txs = await sys.transactions(id, contact.id);
     expect(txs).toEqual([expect.objectContaining({ type: 'order', orderId: order.id, refundId: null, amount: '123.4500', points: 123 })]);
@@ -46,8 +34,8 @@ describe('earning', () => {
   test('at rate 2.5 the same order credits 308', async () => {
     const { id, account } = await installedMerchant({ pointsPerCurrencyUnit: 2.5 });
     const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '123.4500', email: 'bo@example.com' });
-    await childResult(`bigcommerce-order:${id}:${order.id}`);
-    await balanceOf(id, 'bo@example.com', 308);
+    await sys.childResult(`bigcommerce-order:${id}:${order.id}`);
+    await sys.balanceWhen(id, 'bo@example.com', 308);
   });
 
   test('the same created webhook delivered three times (same hash) writes one transaction', async () => {
@@ -59,8 +47,8 @@ describe('earning', () => {
     const deliveries = sys.sandbox.delivery.log.filter((d) => d.scope === 'store/order/created' && d.status === 200);
     const forOrder = deliveries.slice(-3);
     expect(new Set(forOrder.map((d) => d.hash)).size).toBe(1);
-    await childResult(`bigcommerce-order:${id}:${order.id}`);
-    const contact = await balanceOf(id, 'dup@example.com', 50);
+    await sys.childResult(`bigcommerce-order:${id}:${order.id}`);
+    const contact = await sys.balanceWhen(id, 'dup@example.com', 50);
     expect(await sys.transactions(id, contact.id)).toHaveLength(1);
     const state = await sys.client.workflow.getHandle(`bigcommerce-merchant:${id}`).query('state');
     expect(state).toMatchObject({ counters: { ordersStarted: 1, duplicateEvents: 2 } });
@@ -69,8 +57,8 @@ describe('earning', () => {
   test('a guest order (customer_id 0) makes a contact with bigcommerceCustomerId null', async () => {
     const { id, account } = await installedMerchant();
     const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '10.0000', email: 'guest@example.com', customerId: 0 });
-    await childResult(`bigcommerce-order:${id}:${order.id}`);
-    expect(await balanceOf(id, 'guest@example.com', 10)).toMatchObject({ bigcommerceCustomerId: null });
+    await sys.childResult(`bigcommerce-order:${id}:${order.id}`);
+    expect(await sys.balanceWhen(id, 'guest@example.com', 10)).toMatchObject({ bigcommerceCustomerId: null });
   });
 
   test('an incomplete order credits nothing; once Awaiting Fulfillment it is credited once', async () => {
@@ -82,7 +70,7 @@ describe('earning', () => {
     expect(await sys.contact(id, 'slow@example.com')).toBeUndefined();
     sys.sandbox.setOrderStatus(account.storeHash, order.id, 11);
     expect(await handle.result()).toMatchObject({ outcome: 'credited', credit: { points: 77 } });
-    const contact = await balanceOf(id, 'slow@example.com', 77);
+    const contact = await sys.balanceWhen(id, 'slow@example.com', 77);
     sys.sandbox.setOrderStatus(account.storeHash, order.id, 10);
     await sys.sandbox.delivery.idle();
     await new Promise((r) => setTimeout(r, 500));
@@ -103,7 +91,7 @@ describe('earning', () => {
   test('status changed to Refunded or Partially Refunded changes nothing', async () => {
     const { id, account } = await installedMerchant();
     const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '40.0000', email: 'status@example.com' });
-    await childResult(`bigcommerce-order:${id}:${order.id}`);
+    await sys.childResult(`bigcommerce-order:${id}:${order.id}`);
     sys.sandbox.setOrderStatus(account.storeHash, order.id, 14);
     sys.sandbox.setOrderStatus(account.storeHash, order.id, 4);
     await sys.sandbox.delivery.idle();
@@ -111,7 +99,7 @@ describe('earning', () => {
       const s = await sys.client.workflow.getHandle(`bigcommerce-merchant:${id}`).query('state');
       return (s as { counters: { statusUpdates: number } }).counters.statusUpdates === 2;
     });
-    const contact = await balanceOf(id, 'status@example.com', 40);
+    const contact = await sys.balanceWhen(id, 'status@example.com', 40);
     expect(await sys.transactions(id, contact.id)).toHaveLength(1);
   });
 });
@@ -120,15 +108,15 @@ describe('refunds', () => {
   async function creditedOrder(total: string, email: string) {
     const { id, account } = await installedMerchant();
     const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: total, email });
-    await childResult(`bigcommerce-order:${id}:${order.id}`);
+    await sys.childResult(`bigcommerce-order:${id}:${order.id}`);
     return { id, account, order };
   }
 
   test('a 50% refund deducts half the points', async () => {
     const { id, account, order } = await creditedOrder('100.0000', 'half@example.com');
     const refund = sys.sandbox.createRefund(account.storeHash, order.id, 50);
-    expect(await childResult(`bigcommerce-refund:${id}:${refund.id}`)).toMatchObject({ outcome: 'deducted', points: -50 });
-    const contact = await balanceOf(id, 'half@example.com', 50);
+    expect(await sys.childResult(`bigcommerce-refund:${id}:${refund.id}`)).toMatchObject({ outcome: 'deducted', points: -50 });
+    const contact = await sys.balanceWhen(id, 'half@example.com', 50);
     const txs = await sys.transactions(id, contact.id);
     expect(txs[0]).toMatchObject({ type: 'refund', refundId: refund.id, orderId: order.id, points: -50, amount: '50.0000' });
   });
@@ -137,16 +125,16 @@ describe('refunds', () => {
     const { id, account, order } = await creditedOrder('100.0000', 'thirds@example.com');
     // 33.33 + 33.33 + 33.34: each rounds, the last makes the sum exact.
     const refunds = [33.33, 33.33, 33.34].map((a) => sys.sandbox.createRefund(account.storeHash, order.id, a));
-    const results = await Promise.all(refunds.map((r) => childResult(`bigcommerce-refund:${id}:${r.id}`)));
+    const results = await Promise.all(refunds.map((r) => sys.childResult(`bigcommerce-refund:${id}:${r.id}`)));
     expect(results.map((r) => (r as { points: number }).points)).toEqual([-33, -34, -33]);
-    await balanceOf(id, 'thirds@example.com', 0);
+    await sys.balanceWhen(id, 'thirds@example.com', 0);
   });
 
   test('a full refund deducts all the points', async () => {
     const { id, account, order } = await creditedOrder('61.9900', 'full@example.com');
     const refund = sys.sandbox.createRefund(account.storeHash, order.id, 61.99);
-    expect(await childResult(`bigcommerce-refund:${id}:${refund.id}`)).toMatchObject({ points: -61 });
-    await balanceOf(id, 'full@example.com', 0);
+    expect(await sys.childResult(`bigcommerce-refund:${id}:${refund.id}`)).toMatchObject({ points: -61 });
+    await sys.balanceWhen(id, 'full@example.com', 0);
   });
 
   test('a refund whose order created event never arrived credits the order, then deducts', async () => {
@@ -155,8 +143,8 @@ describe('refunds', () => {
     sys.sandbox.deactivateHook(account.storeHash, createdHook.id); // the created event is lost
     const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '80.0000', email: 'lost@example.com' });
     const refund = sys.sandbox.createRefund(account.storeHash, order.id, 20);
-    expect(await childResult(`bigcommerce-refund:${id}:${refund.id}`)).toMatchObject({ outcome: 'deducted', points: -20 });
-    const contact = await balanceOf(id, 'lost@example.com', 60);
+    expect(await sys.childResult(`bigcommerce-refund:${id}:${refund.id}`)).toMatchObject({ outcome: 'deducted', points: -20 });
+    const contact = await sys.balanceWhen(id, 'lost@example.com', 60);
     const txs = await sys.transactions(id, contact.id);
     expect(txs.map((t) => [t.type, t.points]).sort()).toEqual([
       ['order', 80],
@@ -170,7 +158,7 @@ describe('refunds', () => {
     const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '30.0000', email: 'old@example.com', dateCreated: new Date(Date.now() - 86_400_000) });
     await sys.installActive(id, account);
     const refund = sys.sandbox.createRefund(account.storeHash, order.id, 30);
-    expect(await childResult(`bigcommerce-refund:${id}:${refund.id}`)).toEqual({ outcome: 'nothing_credited' });
+    expect(await sys.childResult(`bigcommerce-refund:${id}:${refund.id}`)).toEqual({ outcome: 'nothing_credited' });
     expect(await sys.contact(id, 'old@example.com')).toBeUndefined();
   });
 });
@@ -182,9 +170,9 @@ describe('read routes', () => {
     for (let i = 1; i <= 5; i++) {
       const o = sys.sandbox.createOrder(account.storeHash, { totalIncTax: `${i}.0000`, email: 'Pager@Example.com' });
       orders.push(o);
-      await childResult(`bigcommerce-order:${id}:${o.id}`); // one at a time: distinct write times
+      await sys.childResult(`bigcommerce-order:${id}:${o.id}`); // one at a time: distinct write times
     }
-    const contact = await balanceOf(id, 'PAGER@example.COM', 15);
+    const contact = await sys.balanceWhen(id, 'PAGER@example.COM', 15);
     const seen: number[] = [];
     let cursor: string | null = null;
     let pages = 0;

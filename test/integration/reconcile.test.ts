@@ -21,12 +21,7 @@ async function installed(prefix: string) {
   return { id, account };
 }
 
-async function balanceOf(id: string, email: string, expected: number, timeoutMs = WITHIN_ONE_INTERVAL) {
-  return waitFor(async () => {
-    const c = await sys.contact(id, email);
-    return c && c.balance === expected ? c : undefined;
-  }, timeoutMs, `${email} balance ${expected}`);
-}
+const balanceOf = (id: string, email: string, expected: number, timeoutMs = WITHIN_ONE_INTERVAL) => sys.balanceWhen(id, email, expected, timeoutMs);
 
 async function stateWhen(id: string, ok: (s: any) => boolean, what: string, timeoutMs = WITHIN_ONE_INTERVAL): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
   return waitFor(async () => {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { BadCursorError } from '../../ledger/ledger';
 import type { Store } from '../../store';
 import { HttpError, notFound, validationError } from '../errors';
-import { MerchantIdParam } from './merchants';
+import { installedMerchant } from './merchants';
 
 const ContactsQuery = z.object({ email: z.string().trim().min(3, 'is required').max(320) });
 const TransactionsQuery = z.object({
@@ -14,12 +14,7 @@ const TransactionsQuery = z.object({
 export function contactsRouter({ store }: { store: Store }): Router {
   const router = Router();
 
-  async function merchantIdOf(raw: string | undefined): Promise<string> {
-    const id = MerchantIdParam.safeParse(raw);
-    if (!id.success) throw new HttpError(400, 'validation_failed', 'bad merchantId', { merchantId: id.error.issues[0]?.message });
-    if (!(await store.merchants.get(id.data))) throw notFound(`merchant ${id.data} has never installed the BigCommerce integration`);
-    return id.data;
-  }
+  const merchantIdOf = async (raw: string | undefined) => (await installedMerchant(store, raw)).merchantId;
 
   router.get('/api/merchants/:merchantId/contacts', async (req, res) => {
     const merchantId = await merchantIdOf(req.params.merchantId);

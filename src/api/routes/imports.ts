@@ -8,7 +8,7 @@ import { MerchantIdKey, StoreHashKey } from '../../temporal/search-attribute-key
 import { importWorkflow } from '../../workflows/import';
 import { importWorkflowId } from '../../workflows/messages';
 import { HttpError, notFound, validationError } from '../errors';
-import { MerchantIdParam } from './merchants';
+import { installedMerchant } from './merchants';
 
 const ImportBody = z.strictObject({
   since: z.iso
@@ -21,13 +21,7 @@ const ImportIdParam = z.string().regex(/^imp_[a-f0-9]{16}$/, 'is not an import i
 export function importsRouter({ config, client, store }: { config: Config; client: Client; store: Store }): Router {
   const router = Router();
 
-  async function merchantOf(raw: string | undefined) {
-    const id = MerchantIdParam.safeParse(raw);
-    if (!id.success) throw new HttpError(400, 'validation_failed', 'bad merchantId', { merchantId: id.error.issues[0]?.message });
-    const merchant = await store.merchants.get(id.data);
-    if (!merchant) throw notFound(`merchant ${id.data} has never installed the BigCommerce integration`);
-    return merchant;
-  }
+  const merchantOf = (raw: string | undefined) => installedMerchant(store, raw);
 
   router.post('/api/merchants/:merchantId/bigcommerce/imports', async (req, res) => {
     const merchant = await merchantOf(req.params.merchantId);

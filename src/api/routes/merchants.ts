@@ -13,6 +13,15 @@ import { HttpError, notFound, validationError } from '../errors';
 
 export const MerchantIdParam = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must match ^[A-Za-z0-9_-]{1,64}$');
 
+/** The merchant a route names: 400 for a malformed id, 404 for one never installed. */
+export async function installedMerchant(store: Store, raw: string | undefined) {
+  const id = MerchantIdParam.safeParse(raw);
+  if (!id.success) throw new HttpError(400, 'validation_failed', 'bad merchantId', { merchantId: id.error.issues[0]?.message });
+  const merchant = await store.merchants.get(id.data);
+  if (!merchant) throw notFound(`merchant ${id.data} has never installed the BigCommerce integration`);
+  return merchant;
+}
+
 const token = z.string().trim().min(1, 'is required').max(512).regex(/^\S+$/, 'must not contain spaces');
 const rate = z
   .number({ error: 'must be a number' })
@@ -114,9 +123,8 @@ export function merchantsRouter({ config, client, store }: { config: Config; cli
   });
 
   router.get('/api/merchants/:merchantId/bigcommerce', async (req, res) => {
-    const merchantId = merchantIdOf(req.params.merchantId);
-    const merchant = await store.merchants.get(merchantId);
-    if (!merchant) throw notFound(`merchant ${merchantId} has never installed the BigCommerce integration`);
+    const merchant = await installedMerchant(store, req.params.merchantId);
+    const { merchantId } = merchant;
     res.json({
       merchantId,
       storeHash: merchant.storeHash,
@@ -138,9 +146,8 @@ export function merchantsRouter({ config, client, store }: { config: Config; cli
   });
 
   router.delete('/api/merchants/:merchantId/bigcommerce', async (req, res) => {
-    const merchantId = merchantIdOf(req.params.merchantId);
-    const merchant = await store.merchants.get(merchantId);
-    if (!merchant) throw notFound(`merchant ${merchantId} has never installed the BigCommerce integration`);
+    const merchant = await installedMerchant(store, req.params.merchantId);
+    const { merchantId } = merchant;
     const workflowId = merchantWorkflowId(merchantId);
     if (merchant.status !== 'uninstalled') {
       try {

@@ -7,7 +7,7 @@ import { parseAmount } from '../../ledger/points';
 import type { Store } from '../../store';
 import { merchantWorkflowId, redeemUpdate, type RedemptionRequest, redemptionWorkflowId, type Reward } from '../../workflows/messages';
 import { HttpError, notFound, validationError } from '../errors';
-import { MerchantIdParam } from './merchants';
+import { installedMerchant } from './merchants';
 
 export const RewardSchema = z.discriminatedUnion(
   'type',
@@ -46,13 +46,7 @@ function requestHash(contactId: string, body: RedemptionBody, expiresAt: number 
 export function redemptionsRouter({ client, store }: { client: Client; store: Store }): Router {
   const router = Router();
 
-  async function merchantOf(raw: string | undefined) {
-    const id = MerchantIdParam.safeParse(raw);
-    if (!id.success) throw new HttpError(400, 'validation_failed', 'bad merchantId', { merchantId: id.error.issues[0]?.message });
-    const merchant = await store.merchants.get(id.data);
-    if (!merchant) throw notFound(`merchant ${id.data} has never installed the BigCommerce integration`);
-    return merchant;
-  }
+  const merchantOf = (raw: string | undefined) => installedMerchant(store, raw);
 
   router.post('/api/merchants/:merchantId/contacts/:contactId/redemptions', async (req, res) => {
     const { merchantId, status } = await merchantOf(req.params.merchantId);
