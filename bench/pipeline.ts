@@ -19,6 +19,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { createLedgerActivities } from '../src/activities/ledger';
 import { snapshot } from '../src/activities/bigcommerce';
 import { freePort, startStore, startTemporal } from '../src/dev/servers';
+import { FAILURE_CONVERTER_PATH } from '../src/temporal/codec';
 import { startSystem, waitFor } from '../test/helpers/system';
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 300);
@@ -56,7 +57,7 @@ async function main() {
   const [temporal, store, bundle] = await Promise.all([
     freePort().then((port) => startTemporal({ port, uiPort: null, namespace: 'default', log: say })),
     freePort().then((port) => startStore({ port, dataDir: path.join(dir, 'store'), log: say })),
-    bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows') }),
+    bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), failureConverterPath: FAILURE_CONVERTER_PATH }),
   ]);
   const bundlePath = path.join(dir, 'bundle.js');
   writeFileSync(bundlePath, bundle.code);

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { Keyring } from './crypto';
 
 /** The environment of CONTRACT §2, validated once at start-up. */
 const port = z.coerce.number().int().min(1).max(65535);
@@ -22,18 +23,36 @@ const envSchema = z.object({
   BIGCOMMERCE_API_ORIGIN: httpUrl.default('https://api.bigcommerce.com'),
   DASHBOARD_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   ENCRYPTION_KEY: base64Key.optional(),
+  /** Earlier ENCRYPTION_KEYs, comma-separated: still read (sealed credentials, Temporal payloads) after a rotation. */
+  ENCRYPTION_OLD_KEYS: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((k) => k.trim()).filter(Boolean))
+    .pipe(z.array(base64Key)),
   DATA_DIR: z.string().min(1).default('./data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Not in the contract: the merchant workflow continues-as-new past this many history events (contract bound: 10,000). */
   MERCHANT_HISTORY_LIMIT: z.coerce.number().int().min(100).max(9_000).default(5_000),
+  /** Bearer key of the codec endpoint in production (the Temporal UI's codec server); unset there, the endpoint refuses everyone. */
+  CODEC_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Browser origins allowed to call the codec endpoint (CORS), comma-separated; outside production the dev UI's by default. */
+  CODEC_ALLOWED_ORIGINS: z
+    .string()
+    .optional()
+    .transform((s) => (s === undefined ? undefined : s.split(',').map((o) => o.trim()).filter(Boolean)))
+    .pipe(z.array(z.url({ error: 'each must be an origin like https://ui.example.com' })).optional()),
   /** Seconds between two reconciliations of one merchant (CONTRACT §4 rule 8). */
   RECONCILE_INTERVAL: z.coerce.number({ error: 'must be a number of seconds' }).int('must be whole seconds').min(5, 'must be at least 5').default(900),
   /** The largest share of a store's rate-limit quota one worker process uses in a window (rule 10). */
   RATE_LIMIT_SHARE: z.coerce.number({ error: 'must be a number' }).gt(0, 'must be above 0').max(1, 'must be at most 1').default(0.8),
 });
 
-export type Config = Omit<z.infer<typeof envSchema>, 'PUBLIC_BASE_URL' | 'DASHBOARD_API_KEY' | 'ENCRYPTION_KEY'> & {
+/** The dev Temporal UI (CONTRACT §1: port 8233), allowed to call the codec endpoint outside production. */
+export const DEV_UI_ORIGINS = ['http://127.0.0.1:8233', 'http://localhost:8233'];
+
+export type Config = Omit<z.infer<typeof envSchema>, 'PUBLIC_BASE_URL' | 'DASHBOARD_API_KEY' | 'ENCRYPTION_KEY' | 'CODEC_ALLOWED_ORIGINS'> & {
   PUBLIC_BASE_URL: string;
+  CODEC_ALLOWED_ORIGINS: string[];
   DASHBOARD_API_KEY: string;
   ENCRYPTION_KEY: string;
 };
@@ -65,7 +84,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ENCRYPTION_KEY ??= dev.encryptionKey;
   }
   const PUBLIC_BASE_URL = (c.PUBLIC_BASE_URL ?? `http://127.0.0.1:${c.PORT}`).replace(/\/+$/, '');
-  return { ...c, PUBLIC_BASE_URL, DASHBOARD_API_KEY, ENCRYPTION_KEY };
+  if (c.NODE_ENV === 'production' && !PUBLIC_BASE_URL.startsWith('https://')) {
+    throw new ConfigError(
+      `Invalid environment:\n  PUBLIC_BASE_URL: must be an https URL when NODE_ENV=production (BigCommerce only delivers webhooks to https on port 443), got ${c.PUBLIC_BASE_URL ?? '(unset)'}`,
+    );
+  }
+  const CODEC_ALLOWED_ORIGINS = c.CODEC_ALLOWED_ORIGINS ?? (c.NODE_ENV === 'production' ? [] : DEV_UI_ORIGINS);
+  return { ...c, PUBLIC_BASE_URL, DASHBOARD_API_KEY, ENCRYPTION_KEY, CODEC_ALLOWED_ORIGINS };
 }
 
 export interface DevKeys {
@@ -104,4 +129,9 @@ export function configOrExit(env: NodeJS.ProcessEnv = process.env): Config {
     }
     throw err;
   }
+}
+
+/** ENCRYPTION_KEY and ENCRYPTION_OLD_KEYS as one keyring. */
+export function keyring(config: Pick<Config, 'ENCRYPTION_KEY' | 'ENCRYPTION_OLD_KEYS'>): Keyring {
+  return new Keyring(config.ENCRYPTION_KEY, config.ENCRYPTION_OLD_KEYS);
 }

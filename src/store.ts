@@ -1,4 +1,5 @@
 import mongoose, { type Connection } from 'mongoose';
+import type { Keyring } from './crypto';
 import { ImportRepository } from './imports/repository';
 import { Ledger } from './ledger/ledger';
 import { MerchantRepository } from './merchants/repository';
@@ -15,10 +16,10 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export async function openStore(uri: string, encryptionKey: string): Promise<Store> {
+export async function openStore(uri: string, keys: string | Keyring): Promise<Store> {
   const connection = mongoose.createConnection(uri, { serverSelectionTimeoutMS: 5_000, autoIndex: true });
   await connection.asPromise();
-  const merchants = new MerchantRepository(connection, encryptionKey);
+  const merchants = new MerchantRepository(connection, keys);
   const ledger = new Ledger(connection);
   const imports = new ImportRepository(connection);
   const redemptions = new RedemptionRepository(connection);

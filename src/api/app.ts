@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import express from 'express';
-import type { Config } from '../config';
+import { type Config, keyring } from '../config';
 import type { Logger } from '../logger';
 import type { Store } from '../store';
 import { requireDashboardKey } from './auth';
@@ -20,9 +20,6 @@ export interface ApiDeps {
   logger: Logger;
 }
 
-/** The dev Temporal UI (CONTRACT §1: port 8233), allowed to call the codec endpoint. */
-const DEV_UI_ORIGINS = ['http://127.0.0.1:8233', 'http://localhost:8233'];
-
 export function createApp(deps: ApiDeps): express.Express {
   const { config, logger } = deps;
   const app = express();
@@ -39,7 +36,14 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(healthRouter(deps));
   // Webhooks parse their own raw body (signatures are over the exact bytes).
   app.use(webhooksRouter(deps));
-  if (config.NODE_ENV !== 'production') app.use(codecRouter({ encryptionKey: config.ENCRYPTION_KEY, uiOrigins: DEV_UI_ORIGINS }));
+  app.use(
+    codecRouter({
+      keys: keyring(config),
+      uiOrigins: config.CODEC_ALLOWED_ORIGINS,
+      // Open to the dev UI outside production; in production, never to an anonymous caller.
+      bearerKey: config.NODE_ENV === 'production' ? (config.CODEC_API_KEY ?? null) : undefined,
+    }),
+  );
   app.use('/api', requireDashboardKey(config.DASHBOARD_API_KEY));
   app.use('/api', express.json({ limit: '100kb' }));
   app.use(merchantsRouter(deps));

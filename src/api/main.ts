@@ -1,4 +1,4 @@
-import { configOrExit } from '../config';
+import { configOrExit, keyring } from '../config';
 import { logger } from '../logger';
 import { openStore } from '../store';
 import { connectClient } from '../temporal/client';
@@ -7,7 +7,7 @@ import { closeServer, startApi } from './server';
 /** `npm run api`: the HTTP API alone, configured by the environment. */
 async function main() {
   const config = configOrExit();
-  const [client, store] = await Promise.all([connectClient(config), openStore(config.MONGODB_URI, config.ENCRYPTION_KEY)]);
+  const [client, store] = await Promise.all([connectClient(config), openStore(config.MONGODB_URI, keyring(config))]);
   const server = await startApi({ config, client, store, logger });
   logger.info({ url: `http://${config.HOST}:${config.PORT}` }, 'api listening');
   const stop = async () => {

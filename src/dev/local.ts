@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { closeServer, startApi } from '../api/server';
-import { type Config, loadConfig } from '../config';
+import { type Config, keyring, loadConfig } from '../config';
 import { logger } from '../logger';
 import { openStore, type Store } from '../store';
 import { connectClient } from '../temporal/client';
@@ -53,7 +53,7 @@ export async function startLocal(env: NodeJS.ProcessEnv = process.env): Promise<
   };
   try {
     const config: Config = { ...configured, TEMPORAL_ADDRESS: embedded.temporalAddress, MONGODB_URI: embedded.mongoUri };
-    store = await openStore(config.MONGODB_URI, config.ENCRYPTION_KEY);
+    store = await openStore(config.MONGODB_URI, keyring(config));
     client = await connectClient(config);
     const w = await createWorker({ config, store });
     worker = { worker: w.worker, run: w.worker.run(), close: () => w.connection.close() };

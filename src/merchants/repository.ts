@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type Connection, type Model, Schema } from 'mongoose';
-import { keyFromBase64, open, seal } from '../crypto';
+import { Keyring, open, seal } from '../crypto';
 
 export const MERCHANT_STATUSES = ['installing', 'active', 'failed', 'uninstalled'] as const;
 export type MerchantStatus = (typeof MERCHANT_STATUSES)[number];
@@ -25,7 +25,10 @@ interface MerchantDoc {
   apiBase: string;
   clientId: string;
   name: string | null;
+  /** AES-256-GCM; see `seal`/`unseal` for the two formats. */
   sealedSecrets: Buffer;
+  /** The key that sealed `sealedSecrets` (its HKDF credentials sub-key, the merchant id as associated data); absent: sealed with ENCRYPTION_KEY itself, before key rotation. */
+  secretsKeyId?: string;
   pointsPerCurrencyUnit: string;
   status: MerchantStatus;
   missingScopes: string[];
@@ -54,6 +57,7 @@ const merchantSchema = new Schema<MerchantDoc>(
     clientId: { type: String, required: true },
     name: { type: String, default: null },
     sealedSecrets: { type: Buffer, required: true },
+    secretsKeyId: { type: String },
     pointsPerCurrencyUnit: { type: String, required: true },
     status: { type: String, enum: MERCHANT_STATUSES, required: true },
     missingScopes: { type: [String], default: [] },
@@ -82,13 +86,13 @@ export interface InstallRequest {
 }
 
 /** A merchant as the rest of the code sees it: no secrets. */
-export type MerchantState = Omit<MerchantDoc, '_id' | 'clientId' | 'sealedSecrets' | 'updatedAt'> & { merchantId: string };
+export type MerchantState = Omit<MerchantDoc, '_id' | 'clientId' | 'sealedSecrets' | 'secretsKeyId' | 'updatedAt'> & { merchantId: string };
 
 export type StatusUpdate = Partial<Pick<MerchantState, 'missingScopes' | 'webhooks' | 'lastError'>> & { status: MerchantStatus };
 
 export class MerchantRepository {
   private readonly Merchant: Model<MerchantDoc>;
-  private readonly key: Buffer;
+  private readonly keys: Keyring;
   /**
    * FerretDB v1 (the embedded store) applies an update as a read, then a write,
    * without isolation: measured, 40 concurrent `$inc`s of one document left +3,
@@ -100,9 +104,9 @@ export class MerchantRepository {
    */
   private readonly serial = new KeyedSerial();
 
-  constructor(conn: Connection, encryptionKey: string) {
+  constructor(conn: Connection, keys: string | Keyring) {
     this.Merchant = (conn.models.Merchant as Model<MerchantDoc> | undefined) ?? conn.model<MerchantDoc>('Merchant', merchantSchema);
-    this.key = keyFromBase64(encryptionKey);
+    this.keys = Keyring.of(keys);
   }
 
   async init(): Promise<void> {
@@ -133,7 +137,7 @@ export class MerchantRepository {
     const secrets: MerchantSecrets = {
       accessToken: req.accessToken,
       clientSecret: req.clientSecret,
-      webhookSecret: this.unseal(existing.sealedSecrets).webhookSecret,
+      webhookSecret: this.unseal(existing).webhookSecret,
     };
     const doc = await this.Merchant.findOneAndUpdate(
       { _id: req.merchantId, storeHash: req.storeHash },
@@ -153,7 +157,7 @@ export class MerchantRepository {
       apiBase: req.apiBase,
       clientId: req.clientId,
       name: req.name,
-      sealedSecrets: seal(this.key, Buffer.from(JSON.stringify(secrets))),
+      ...this.seal(req.merchantId, secrets),
       pointsPerCurrencyUnit: req.pointsPerCurrencyUnit,
       status: 'installing' as const,
       missingScopes: [],
@@ -185,7 +189,7 @@ export class MerchantRepository {
 
   async secrets(merchantId: string): Promise<(MerchantSecrets & { state: MerchantState }) | null> {
     const doc = await this.Merchant.findById(merchantId).lean();
-    return doc ? { ...this.unseal(doc.sealedSecrets), state: toState(doc) } : null;
+    return doc ? { ...this.unseal(doc), state: toState(doc) } : null;
   }
 
   /**
@@ -233,10 +237,52 @@ export class MerchantRepository {
     return res.matchedCount === 1;
   }
 
-  /** Lean reads give a BSON Binary, whose bytes are in `.buffer`. */
-  private unseal(sealed: unknown): MerchantSecrets {
+  /** Sealed with the current key's credentials sub-key, bound to the merchant id (a record copied to another merchant does not open). */
+  private seal(merchantId: string, secrets: MerchantSecrets): Pick<MerchantDoc, 'sealedSecrets' | 'secretsKeyId'> {
+    const key = this.keys.current;
+    return { sealedSecrets: seal(key.sub('credentials'), Buffer.from(JSON.stringify(secrets)), merchantId), secretsKeyId: key.id };
+  }
+
+  private unseal(doc: Pick<MerchantDoc, '_id' | 'sealedSecrets' | 'secretsKeyId'>): MerchantSecrets {
+    // Lean reads give a BSON Binary, whose bytes are in `.buffer`.
+    const sealed = doc.sealedSecrets as unknown;
     const bytes = Buffer.isBuffer(sealed) ? sealed : Buffer.from((sealed as { buffer: Uint8Array }).buffer);
-    return JSON.parse(open(this.key, bytes).toString('utf8')) as MerchantSecrets;
+    if (doc.secretsKeyId) {
+      const key = this.keys.key(doc.secretsKeyId);
+      if (!key) throw this.keys.unknownKey(doc.secretsKeyId);
+      return JSON.parse(open(key.sub('credentials'), bytes, doc._id).toString('utf8')) as MerchantSecrets;
+    }
+    // Sealed before key rotation existed: with a key itself, no key id; try each key.
+    for (const key of this.keys.all()) {
+      try {
+        return JSON.parse(open(key.raw, bytes).toString('utf8')) as MerchantSecrets;
+      } catch {
+        // not this key
+      }
+    }
+    throw new Error(`the credentials of merchant ${doc._id} open with none of ENCRYPTION_KEY and ENCRYPTION_OLD_KEYS`);
+  }
+
+  /**
+   * Re-seals every merchant's credentials that another key sealed with the
+   * current key (`npm run rotate-keys`). Fenced by the install generation, so
+   * a re-install saved meanwhile is not overwritten with older credentials.
+   */
+  async resealAll(): Promise<{ resealed: number; current: number }> {
+    let resealed = 0;
+    let current = 0;
+    for await (const doc of this.Merchant.find({}).lean().cursor()) {
+      if (doc.secretsKeyId === this.keys.current.id) {
+        current++;
+        continue;
+      }
+      const secrets = this.unseal(doc);
+      await this.serial.run(doc._id, () =>
+        this.Merchant.updateOne({ _id: doc._id, installGeneration: doc.installGeneration }, { $set: this.seal(doc._id, secrets) }),
+      );
+      resealed++;
+    }
+    return { resealed, current };
   }
 }
 

@@ -1,4 +1,4 @@
-import { configOrExit } from '../config';
+import { configOrExit, keyring } from '../config';
 import { logger } from '../logger';
 import { openStore } from '../store';
 import { createWorker } from './worker';
@@ -6,7 +6,7 @@ import { createWorker } from './worker';
 /** `npm run worker`: one worker process, configured by the environment. */
 async function main() {
   const config = configOrExit();
-  const store = await openStore(config.MONGODB_URI, config.ENCRYPTION_KEY);
+  const store = await openStore(config.MONGODB_URI, keyring(config));
   const { worker, connection } = await createWorker({ config, store });
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, temporal: config.TEMPORAL_ADDRESS }, 'worker polling');
   // The SDK's runtime turns SIGINT/SIGTERM into a graceful shutdown: run() returns once in-flight tasks finish.

@@ -1,13 +1,13 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { logger } from '../logger';
 import { createActivities } from '../activities';
-import { subKey } from '../crypto';
+import { keyring } from '../config';
 import type { Config } from '../config';
 import type { Store } from '../store';
 import { dataConverter } from '../temporal/codec';
 
 export interface WorkerDeps {
-  config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'ENCRYPTION_KEY' | 'PUBLIC_BASE_URL' | 'RATE_LIMIT_SHARE'>;
+  config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'ENCRYPTION_KEY' | 'ENCRYPTION_OLD_KEYS' | 'PUBLIC_BASE_URL' | 'RATE_LIMIT_SHARE'>;
   store: Store;
   /** Prebuilt workflow bundle (tests bundle once); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
@@ -37,6 +37,7 @@ function installRuntimeLogging(): void {
 export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; connection: NativeConnection }> {
   installRuntimeLogging();
   const { config } = deps;
+  const keys = keyring(config);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const worker = await Worker.create({
     connection,
@@ -47,10 +48,10 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
       store: deps.store,
       publicBaseUrl: config.PUBLIC_BASE_URL,
       rateLimitShare: config.RATE_LIMIT_SHARE,
-      couponKey: subKey(config.ENCRYPTION_KEY, 'coupon-codes'),
+      couponKey: keys.current.sub('coupon-codes'),
       requestTimeoutMs: deps.requestTimeoutMs,
     }),
-    dataConverter: dataConverter(config.ENCRYPTION_KEY),
+    dataConverter: dataConverter(keys),
   });
   return { worker, connection };
 }

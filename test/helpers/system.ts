@@ -7,7 +7,7 @@ import type { Client } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import { closeServer, startApi } from '../../src/api/server';
-import { type Config, loadConfig } from '../../src/config';
+import { type Config, keyring, loadConfig } from '../../src/config';
 import { waitFor } from '../../src/dev/cli';
 import { freePort } from '../../src/dev/servers';
 
@@ -62,7 +62,7 @@ export async function startSystem(opts: SystemOptions = {}) {
     RECONCILE_INTERVAL: String(opts.reconcileInterval ?? 900),
     LOG_LEVEL: 'silent',
   });
-  const store: Store = await openStore(config.MONGODB_URI, config.ENCRYPTION_KEY);
+  const store: Store = await openStore(config.MONGODB_URI, keyring(config));
   const client: Client = await connectClient(config);
   const server: Server = await startApi({ config, client, store, logger });
   const api = `http://127.0.0.1:${port}`;

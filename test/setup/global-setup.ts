@@ -5,6 +5,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { resolveTemporalBinary } from '../../src/dev/binaries';
 import { freePort, startStore } from '../../src/dev/servers';
+import { FAILURE_CONVERTER_PATH } from '../../src/temporal/codec';
 import { BigCommerceOrderIdKey, MerchantIdKey, StoreHashKey } from '../../src/temporal/search-attribute-keys';
 
 /**
@@ -22,7 +23,7 @@ export default async function globalSetup(): Promise<void> {
   const [temporalBin, store, bundle] = await Promise.all([
     resolveTemporalBinary(say),
     freePort().then((port) => startStore({ port, dataDir: path.join(dir, 'store'), log: say })),
-    bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quietLogger }),
+    bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), failureConverterPath: FAILURE_CONVERTER_PATH, logger: quietLogger }),
   ]);
   const env = await TestWorkflowEnvironment.createLocal({
     server: {

@@ -3,6 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config';
+import { temporal } from '@temporalio/proto';
+import { Keyring, seal } from '../../src/crypto';
 import { AesGcmPayloadCodec } from '../../src/temporal/codec';
 
 const key = randomBytes(32).toString('base64');
@@ -56,6 +58,42 @@ describe('payload codec', () => {
   });
   test('refuses a payload encrypted under another key, by key id', async () => {
     const [enc] = await new AesGcmPayloadCodec(randomBytes(32).toString('base64')).encode([{ metadata: {}, data: Buffer.from('x') }]);
-    await expect(new AesGcmPayloadCodec(key).decode([enc!])).rejects.toThrow(/encrypted with key/);
+    await expect(new AesGcmPayloadCodec(key).decode([enc!])).rejects.toThrow(/sealed with key \w+, which is neither ENCRYPTION_KEY/);
+  });
+  test('after a rotation, payloads of the old key are read with ENCRYPTION_OLD_KEYS; new ones use the new key', async () => {
+    const oldKey = randomBytes(32).toString('base64');
+    const payload = { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"hello"') };
+    const [old] = await new AesGcmPayloadCodec(oldKey).encode([payload]);
+    const rotated = new AesGcmPayloadCodec(new Keyring(key, [oldKey]));
+    expect(Buffer.from((await rotated.decode([old!]))[0]!.data!).toString()).toBe('"hello"');
+    const [fresh] = await rotated.encode([payload]);
+    expect(Buffer.from(fresh!.metadata!['encryption-key-id']!).toString()).toBe(new Keyring(key).current.id);
+    await expect(new AesGcmPayloadCodec(oldKey).decode([fresh!])).rejects.toThrow(/neither ENCRYPTION_KEY/);
+  });
+  test('payloads sealed before sub-keys existed (the key itself, no scheme) still decode', async () => {
+    const raw = Buffer.from(key, 'base64');
+    const legacy = {
+      metadata: { encoding: Buffer.from('binary/encrypted'), 'encryption-key-id': Buffer.from(new Keyring(key).current.id) },
+      data: seal(raw, temporal.api.common.v1.Payload.encode({ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"v1"') }).finish()),
+    };
+    expect(Buffer.from((await new AesGcmPayloadCodec(key).decode([legacy]))[0]!.data!).toString()).toBe('"v1"');
+  });
+});
+
+describe('production safety', () => {
+  const prod = { ...base, NODE_ENV: 'production' };
+  test('an http PUBLIC_BASE_URL is refused, naming the variable', () => {
+    expect(() => loadConfig({ ...prod, PUBLIC_BASE_URL: 'http://loyalty.example.com' })).toThrow(/PUBLIC_BASE_URL: must be an https URL/);
+    expect(() => loadConfig(prod)).toThrow(/PUBLIC_BASE_URL/);
+    expect(loadConfig({ ...prod, PUBLIC_BASE_URL: 'https://loyalty.example.com/' }).PUBLIC_BASE_URL).toBe('https://loyalty.example.com');
+  });
+  test('ENCRYPTION_OLD_KEYS: comma-separated keys, each validated', () => {
+    const old = randomBytes(32).toString('base64');
+    expect(loadConfig({ ...base, ENCRYPTION_OLD_KEYS: ` ${old} ,` }).ENCRYPTION_OLD_KEYS).toEqual([old]);
+    expect(() => loadConfig({ ...base, ENCRYPTION_OLD_KEYS: 'c2hvcnQ=' })).toThrow(/ENCRYPTION_OLD_KEYS/);
+  });
+  test('the codec endpoint: open to the dev UI in development, never anonymous in production', () => {
+    expect(loadConfig(base).CODEC_ALLOWED_ORIGINS).toEqual(['http://127.0.0.1:8233', 'http://localhost:8233']);
+    expect(loadConfig({ ...prod, PUBLIC_BASE_URL: 'https://x.example.com' }).CODEC_ALLOWED_ORIGINS).toEqual([]);
   });
 });
