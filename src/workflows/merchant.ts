@@ -17,6 +17,7 @@ import type { WebhookRef } from '../merchants/repository';
 import { childOptions, redemptionChildOptions } from './children';
 import { describeFailure, install as installActivities, isCredentialFailure, reconcile, store } from './activities';
 import {
+  continueAsNewRequestedSignal,
   credentialsRejectedSignal,
   credentialsRenewedSignal,
   type InstallRequested,
@@ -128,6 +129,8 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
     counters.eventsReceived++;
     events.push(event);
   });
+  let freshRunRequested = false;
+  setHandler(continueAsNewRequestedSignal, () => void (freshRunRequested = true));
   setHandler(credentialsRejectedSignal, ({ workflowId }) => {
     waitingForCredentials.add(workflowId);
     recheckCredentials = true;
@@ -183,7 +186,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
     waitingForCredentials: waitingForCredentials.size,
   }));
 
-  const overHistoryLimit = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= input.historyLimit;
+  const overHistoryLimit = () => freshRunRequested || workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= input.historyLimit;
   let installing: Promise<void> | undefined;
 
   async function verifyAndLink(req: InstallRequested): Promise<void> {

@@ -72,6 +72,9 @@ export const merchantStateQuery = defineQuery<MerchantWorkflowState>('state');
 export const credentialsRejectedSignal = defineSignal<[{ workflowId: string }]>('credentialsRejected');
 export const credentialsRenewedSignal = defineSignal('credentialsRenewed');
 
+/** Start a fresh run now (after a key rotation: the new run's history holds only payloads of the new key). */
+export const continueAsNewRequestedSignal = defineSignal('continueAsNewRequested');
+
 /** The order's status changed: an incomplete order re-checks it now rather than at its next timer. */
 export const orderStatusChangedSignal = defineSignal<[{ newStatusId: number }]>('orderStatusChanged');
 

@@ -48,7 +48,7 @@ export async function startSystem(opts: SystemOptions = {}) {
   const tag = randomBytes(4).toString('hex');
   const sandbox = await startSandbox({ retryTimeScale: 0.001, rateLimit: opts.rateLimit ?? { quota: 100_000, windowMs: 30_000 } });
   const port = await freePort();
-  const config: Config = loadConfig({
+  const env: Record<string, string> = {
     NODE_ENV: 'test',
     PORT: String(port),
     TEMPORAL_ADDRESS: required('TEST_TEMPORAL_ADDRESS'),
@@ -61,7 +61,8 @@ export async function startSystem(opts: SystemOptions = {}) {
     MERCHANT_HISTORY_LIMIT: String(opts.historyLimit ?? 5_000),
     RECONCILE_INTERVAL: String(opts.reconcileInterval ?? 900),
     LOG_LEVEL: 'silent',
-  });
+  };
+  const config: Config = loadConfig(env);
   const store: Store = await openStore(config.MONGODB_URI, keyring(config));
   const client: Client = await connectClient(config);
   const server: Server = await startApi({ config, client, store, logger });
@@ -107,6 +108,8 @@ export async function startSystem(opts: SystemOptions = {}) {
 
   return {
     sandbox,
+    /** The environment this system's config was loaded from (to start more processes like it). */
+    env,
     config,
     store,
     client,
@@ -114,6 +117,8 @@ export async function startSystem(opts: SystemOptions = {}) {
     request,
     startWorker,
     stopWorker,
+    /** Stops answering HTTP (the API process goes away; its port is free again). */
+    stopApi: () => closeServer(server),
     /** A sandbox store with an API account (all scopes unless told otherwise). */
     newStore(account: Parameters<Sandbox['createAccount']>[1] = {}): SandboxAccount {
       const s = sandbox.createStore();

@@ -162,6 +162,10 @@ describe('secrets', () => {
     expect(decoded).toContain('verifyScopes'); // the decoded text is real
     expect(decoded).toContain('missingScopes'); // payloads were decrypted (an activity result's field shows)
     expect(raw).not.toContain('missingScopes'); // …and were encrypted in the history
+    // Failure messages too (the 401 test's activity failure): encrypted, like payloads.
+    expect(decoded).toContain('BigCommerce rejected the access token');
+    expect(raw).not.toContain('rejected the access token');
+    expect(raw).toContain('Encoded failure'); // what the UI shows without the codec
     for (const secret of secrets) {
       expect(raw.includes(secret)).toBe(false);
       expect(decoded.includes(secret)).toBe(false);
