@@ -41,6 +41,8 @@ const envSchema = z.object({
     .optional()
     .transform((s) => (s === undefined ? undefined : s.split(',').map((o) => o.trim()).filter(Boolean)))
     .pipe(z.array(z.url({ error: 'each must be an origin like https://ui.example.com' })).optional()),
+  /** Where the process serves Prometheus text at GET /metrics; 0 turns it off (default: api 9464, worker 9465). */
+  METRICS_PORT: z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535).optional(),
   /** Seconds between two reconciliations of one merchant (CONTRACT §4 rule 8). */
   RECONCILE_INTERVAL: z.coerce.number({ error: 'must be a number of seconds' }).int('must be whole seconds').min(5, 'must be at least 5').default(900),
   /** The largest share of a store's rate-limit quota one worker process uses in a window (rule 10). */

@@ -4,6 +4,7 @@ import { normalizeEmail, orderTransactionId, refundTransactionId } from '../ledg
 import type { TransactionDoc } from '../ledger/models';
 import { defaultCurrencyTotal, formatDefaultTotal, orderPoints } from '../ledger/points';
 import { logger } from '../logger';
+import { metrics } from '../observability/metrics';
 import type { Store } from '../store';
 import type { CreditResult, OrderCredit, OrderSnapshot, RefundResult } from '../workflows/messages';
 import { FailureType } from './failures';
@@ -36,6 +37,7 @@ export function createLedgerActivities({ store }: { store: Store }) {
         points,
       });
       const outcome = created ? 'credited' : 'already_credited';
+      if (created) metrics.pointsCredited.inc(points);
       logger.info({ merchantId, orderId: order.orderId, points: transaction.points, outcome, transactionId: transaction._id }, 'order credit');
       return { outcome, credit: toCredit(transaction) };
     },
@@ -68,6 +70,7 @@ export function createLedgerActivities({ store }: { store: Store }) {
         points: input.points,
       });
       const outcome = created ? 'deducted' : 'already_deducted';
+      if (created) metrics.pointsDeducted.inc(-input.points);
       logger.info({ merchantId: input.merchantId, orderId: input.orderId, refundId: input.refundId, points: transaction.points, outcome }, 'refund deduction');
       return { outcome, transactionId: transaction._id, points: transaction.points };
     },

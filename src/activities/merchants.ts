@@ -1,4 +1,5 @@
 import type { StatusUpdate, WebhookRef } from '../merchants/repository';
+import { metrics } from '../observability/metrics';
 import type { Store } from '../store';
 
 export function createMerchantActivities({ store }: { store: Store }) {
@@ -26,7 +27,14 @@ export function createMerchantActivities({ store }: { store: Store }) {
       generation: number;
       reconciliation: { lastRunAt: number | null; ordersRecovered: number; refundsRecovered: number; webhooksRepaired: number };
       webhooks: WebhookRef[] | null;
+      /** What this sweep recovered (the totals above include it), for the metrics. */
+      found?: { orders: number; refunds: number; webhooks: number };
     }): Promise<boolean> {
+      if (input.found) {
+        metrics.reconciliationRecovered.inc({ kind: 'order' }, input.found.orders);
+        metrics.reconciliationRecovered.inc({ kind: 'refund' }, input.found.refunds);
+        metrics.reconciliationRecovered.inc({ kind: 'webhook' }, input.found.webhooks);
+      }
       const { lastRunAt, ...totals } = input.reconciliation;
       return store.merchants.recordReconciliation(input.merchantId, input.generation, { ...totals, lastRunAt: lastRunAt === null ? null : new Date(lastRunAt) }, input.webhooks);
     },

@@ -6,6 +6,7 @@ import type { RedemptionUpdate } from '../redemptions/repository';
 import type { RedeemResult, RedemptionRequest, Reward } from '../workflows/messages';
 import { type BigCommerceDeps, merchantConnector } from './bigcommerce';
 import { mapFailures } from './failures';
+import { metrics } from '../observability/metrics';
 
 export interface RedemptionDeps extends Pick<BigCommerceDeps, 'store' | 'rateLimitShare' | 'requestTimeoutMs'> {
   /** HMAC key that derives coupon codes from redemption ids (a sub-key of ENCRYPTION_KEY). */
@@ -83,6 +84,7 @@ export function createRedemptionActivities(deps: RedemptionDeps) {
         points: -points,
       });
       if (!created && transaction.requestHash !== request.requestHash) return { outcome: 'conflict' };
+      if (created) metrics.pointsDeducted.inc(points);
       await record();
       return { outcome: created ? 'accepted' : 'existing' };
     },
@@ -90,7 +92,7 @@ export function createRedemptionActivities(deps: RedemptionDeps) {
     /** Gives a redemption's points back, once (rule 9: refused for good, or expired unused). */
     async reverseRedemption({ merchantId, redemptionId, contactId, points }: { merchantId: string; redemptionId: string; contactId: string; points: number }): Promise<void> {
       const original = await store.ledger.transaction(redemptionTransactionId(merchantId, redemptionId));
-      await store.ledger.record({
+      const { created } = await store.ledger.record({
         _id: reversalTransactionId(merchantId, redemptionId),
         merchantId,
         contactId: new Types.ObjectId(contactId),
@@ -105,6 +107,7 @@ export function createRedemptionActivities(deps: RedemptionDeps) {
         exchangeRate: null,
         points,
       });
+      if (created) metrics.pointsCredited.inc(points);
     },
 
     async recordRedemption({ merchantId, redemptionId, update }: { merchantId: string; redemptionId: string; update: RedemptionUpdate }): Promise<void> {

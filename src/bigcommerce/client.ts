@@ -14,6 +14,7 @@ import {
   v3List,
   v3One,
 } from './schemas';
+import { metrics } from '../observability/metrics';
 import { budgetFor, type Priority, type RateBudget, rateHeaders } from './rate-budget';
 import { type Scope, SCOPE_PROBES, scopePresent } from './scopes';
 
@@ -73,10 +74,12 @@ export class BigCommerceClient {
       });
     } catch (err) {
       this.budget.settle(undefined);
+      metrics.bigcommerceRequests.inc({ status: 'network_error' });
       const e = err as Error;
       throw new TransientError(`${method} ${path}: ${e.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : e.message}`);
     }
     this.budget.settle(rateHeaders(res.headers));
+    metrics.bigcommerceRequests.inc({ status: String(res.status) });
     const text = await res.text();
     if (res.status === 429) {
       const wait = rateLimitWaitMs(res.headers);

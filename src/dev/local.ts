@@ -6,7 +6,8 @@ import { type Config, keyring, loadConfig } from '../config';
 import { logger } from '../logger';
 import { openStore, type Store } from '../store';
 import { connectClient } from '../temporal/client';
-import { createWorker } from '../worker/worker';
+import { DEFAULT_METRICS_PORT } from '../observability/metrics';
+import { createWorker, startWorkerMetrics } from '../worker/worker';
 import { startEmbedded } from './embedded';
 
 export interface LocalSystem {
@@ -36,7 +37,9 @@ export async function startLocal(env: NodeJS.ProcessEnv = process.env): Promise<
   let client: Client | undefined;
   let server: Server | undefined;
   let worker: { worker: Worker; run: Promise<void>; close: () => Promise<void> } | undefined;
+  let metricsServer: Server | undefined;
   const stop = async () => {
+    metricsServer?.close();
     if (server) await closeServer(server);
     if (worker) {
       try {
@@ -53,6 +56,8 @@ export async function startLocal(env: NodeJS.ProcessEnv = process.env): Promise<
   };
   try {
     const config: Config = { ...configured, TEMPORAL_ADDRESS: embedded.temporalAddress, MONGODB_URI: embedded.mongoUri };
+    // One process: the API's and the worker's metrics together on the API's port (CONTRACT §2).
+    metricsServer = await startWorkerMetrics(config, DEFAULT_METRICS_PORT.api);
     store = await openStore(config.MONGODB_URI, keyring(config));
     client = await connectClient(config);
     const w = await createWorker({ config, store });

@@ -3,6 +3,8 @@ import { logger } from '../logger';
 import { createActivities } from '../activities';
 import { keyring } from '../config';
 import type { Config } from '../config';
+import { freePort } from '../dev/servers';
+import { serveMetrics } from '../observability/metrics';
 import type { Store } from '../store';
 import { dataConverter } from '../temporal/codec';
 
@@ -16,8 +18,13 @@ export interface WorkerDeps {
 
 let runtimeInstalled = false;
 
-/** The SDK's own logs go to our structured logger, warnings and up (bundling chatter is INFO). */
-function installRuntimeLogging(): void {
+/**
+ * The SDK's runtime, once per process and before the first connection: its own
+ * logs go to our structured logger (warnings and up; bundling chatter is INFO),
+ * and with `prometheusBindAddress` its `temporal_*` worker metrics are served
+ * there (the metrics server of observability/metrics.ts passes them on).
+ */
+export function installRuntime(opts: { prometheusBindAddress?: string } = {}): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
@@ -27,6 +34,7 @@ function installRuntimeLogging(): void {
         if (level === 'ERROR') logger.error(fields, message);
         else logger.warn(fields, message);
       }),
+      ...(opts.prometheusBindAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: opts.prometheusBindAddress } } } } : {}),
     });
   } catch {
     // Someone (a test harness) installed the runtime first: theirs stands.
@@ -35,7 +43,7 @@ function installRuntimeLogging(): void {
 
 /** The worker: every workflow and activity on one task queue, payloads encrypted. */
 export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; connection: NativeConnection }> {
-  installRuntimeLogging();
+  installRuntime();
   const { config } = deps;
   const keys = keyring(config);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
@@ -54,4 +62,19 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
     dataConverter: dataConverter(keys),
   });
   return { worker, connection };
+}
+
+/**
+ * The worker process's metrics: the SDK's `temporal_*` on an internal port,
+ * served with ours at `GET /metrics` on METRICS_PORT (0: off).
+ */
+export async function startWorkerMetrics(config: Pick<Config, 'HOST' | 'METRICS_PORT'>, defaultPort: number) {
+  const port = config.METRICS_PORT ?? defaultPort;
+  if (port === 0) {
+    installRuntime();
+    return undefined;
+  }
+  const sdkPort = await freePort();
+  installRuntime({ prometheusBindAddress: `127.0.0.1:${sdkPort}` });
+  return serveMetrics({ host: config.HOST, port, sdkMetricsUrl: `http://127.0.0.1:${sdkPort}/metrics` });
 }

@@ -300,7 +300,13 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
     reconciliation.webhooksRepaired += s.webhooksRepaired;
     sweep = null;
     await store.recordReconciliation.executeWithOptions({ summary: `record reconciliation: ${s.ordersRecovered} orders, ${s.refundsRecovered} refunds recovered` }, [
-      { merchantId, generation, reconciliation: { ...reconciliation }, webhooks: s.webhooks },
+      {
+        merchantId,
+        generation,
+        reconciliation: { ...reconciliation },
+        webhooks: s.webhooks,
+        found: { orders: s.ordersRecovered, refunds: s.refundsRecovered, webhooks: s.webhooksRepaired },
+      },
     ]);
   }
 

@@ -1,9 +1,10 @@
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
-import express, { Router } from 'express';
+import express, { type RequestHandler, Router } from 'express';
 import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
 import { WEBHOOK_SECRET_HEADER } from '../../activities/bigcommerce';
 import type { Logger } from '../../logger';
+import { metrics } from '../../observability/metrics';
 import type { Store } from '../../store';
 import { merchantWorkflowId, type WebhookEvent, webhookEventSignal } from '../../workflows/messages';
 import { secretEquals } from '../auth';
@@ -54,6 +55,16 @@ export function toEvent(body: WebhookBody): WebhookEvent | null | { error: strin
   }
 }
 
+/** `loyalty_webhooks_total{scope, outcome}`, counted when the answer has gone. */
+const countWebhooks: RequestHandler = (_req, res, next) => {
+  res.on('finish', () => {
+    const outcomes: Record<number, string> = { 200: 'accepted', 400: 'malformed', 401: 'unauthorized', 404: 'unknown_merchant', 413: 'too_large', 503: 'unavailable' };
+    const outcome = (res.locals.outcome as string | undefined) ?? outcomes[res.statusCode] ?? `http_${res.statusCode}`;
+    metrics.webhooks.inc({ scope: (res.locals.scope as string | undefined) ?? 'unknown', outcome });
+  });
+  next();
+};
+
 /**
  * POST /webhooks/bigcommerce/{merchantId}: authenticate, parse, hand to the
  * merchant workflow as one signal, answer 200. The signal is durable once
@@ -61,7 +72,7 @@ export function toEvent(body: WebhookBody): WebhookEvent | null | { error: strin
  */
 export function webhooksRouter({ client, store, logger }: { client: Client; store: Store; logger: Logger }): Router {
   const router = Router();
-  router.post('/webhooks/bigcommerce/:merchantId', express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT }), async (req, res) => {
+  router.post('/webhooks/bigcommerce/:merchantId', countWebhooks, express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT }), async (req, res) => {
     const id = MerchantIdParam.safeParse(req.params.merchantId);
     if (!id.success) throw notFound('no such merchant');
     const merchantId = id.data;
@@ -95,8 +106,10 @@ export function webhooksRouter({ client, store, logger }: { client: Client; stor
     if (body.data.producer && body.data.producer !== `stores/${merchant.state.storeHash}`) {
       throw new HttpError(400, 'wrong_store', `this webhook is from ${body.data.producer}, not stores/${merchant.state.storeHash}`);
     }
+    res.locals.scope = body.data.scope;
     const event = toEvent(body.data);
     if (event === null) {
+      res.locals.outcome = 'ignored';
       res.json({ status: 'ignored', scope: body.data.scope });
       return;
     }

@@ -1,0 +1,58 @@
+import { createServer, type Server } from 'node:http';
+import { Counter, collectDefaultMetrics, Registry } from 'prom-client';
+
+/**
+ * The Prometheus metrics of CONTRACT §3 (`GET /metrics` on METRICS_PORT): one
+ * registry per process, the counters every layer shares, and the server that
+ * serves them together with the Temporal SDK's own `temporal_*` series.
+ */
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry, prefix: 'loyalty_' });
+
+export const metrics = {
+  /** API: each BigCommerce callback, by scope and what became of it. */
+  webhooks: new Counter({ name: 'loyalty_webhooks_total', help: 'BigCommerce webhooks received, by scope and outcome', labelNames: ['scope', 'outcome'], registers: [registry] }),
+  pointsCredited: new Counter({ name: 'loyalty_points_credited_total', help: 'Points credited for orders (and given back by redemption reversals)', registers: [registry] }),
+  pointsDeducted: new Counter({ name: 'loyalty_points_deducted_total', help: 'Points deducted for refunds and spent on redemptions', registers: [registry] }),
+  bigcommerceRequests: new Counter({ name: 'loyalty_bigcommerce_requests_total', help: 'Requests to the BigCommerce API, by HTTP status (or network_error)', labelNames: ['status'], registers: [registry] }),
+  reconciliationRecovered: new Counter({
+    name: 'loyalty_reconciliation_recovered_total',
+    help: 'What reconciliation sweeps recovered: orders and refunds whose webhook never came, webhooks repaired',
+    labelNames: ['kind'],
+    registers: [registry],
+  }),
+};
+
+/** The default METRICS_PORT of each kind of process (CONTRACT §2); `npm start` serves both on the API's. */
+export const DEFAULT_METRICS_PORT = { api: 9464, worker: 9465 } as const;
+
+/**
+ * Serves `GET /metrics` on `port` (0: off): this registry, then the Temporal
+ * SDK's Prometheus text scraped from `sdkMetricsUrl` (the Rust core serves it
+ * on an internal address of its own).
+ */
+export async function serveMetrics({ host, port, sdkMetricsUrl }: { host: string; port: number; sdkMetricsUrl?: string }): Promise<Server | undefined> {
+  if (port === 0) return undefined;
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('GET /metrics\n');
+      return;
+    }
+    void (async () => {
+      let text = await registry.metrics();
+      if (sdkMetricsUrl) {
+        try {
+          text += `\n${await (await fetch(sdkMetricsUrl, { signal: AbortSignal.timeout(2_000) })).text()}`;
+        } catch {
+          text += '\n# the Temporal SDK metrics did not answer\n';
+        }
+      }
+      res.writeHead(200, { 'Content-Type': registry.contentType }).end(text);
+    })().catch((err: Error) => res.writeHead(500).end(err.message));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return server;
+}

@@ -1,0 +1,72 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { freePort } from '../../src/dev/servers';
+import { registry } from '../../src/observability/metrics';
+import { startSystem, type System, waitFor } from '../helpers/system';
+
+/** Prometheus metrics (CONTRACT §3 `/metrics`): the contract's counters, and the SDK's temporal_* series from a worker process. */
+let sys: System;
+beforeAll(async () => {
+  sys = await startSystem();
+});
+afterAll(async () => {
+  await sys?.stop();
+});
+
+const value = async (name: string, labels: Record<string, string> = {}) => {
+  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+  const match = metric?.values.find((v) => Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l));
+  return match?.value ?? 0;
+};
+
+test('webhooks by scope and outcome, points credited and deducted, BigCommerce requests by status', async () => {
+  const before = {
+    accepted: await value('loyalty_webhooks_total', { scope: 'store/order/created', outcome: 'accepted' }),
+    unauthorized: await value('loyalty_webhooks_total', { outcome: 'unauthorized' }),
+    credited: await value('loyalty_points_credited_total'),
+    deducted: await value('loyalty_points_deducted_total'),
+    ok: await value('loyalty_bigcommerce_requests_total', { status: '200' }),
+  };
+  const id = `met-${Math.random().toString(36).slice(2, 8)}`;
+  const account = sys.newStore();
+  await sys.installActive(id, account);
+  const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '40.0000', email: 'm@example.com' });
+  await sys.balanceWhen(id, 'm@example.com', 40);
+  sys.sandbox.createRefund(account.storeHash, order.id, 10);
+  await sys.balanceWhen(id, 'm@example.com', 30);
+  const bad = await fetch(`${sys.api}/webhooks/bigcommerce/${id}`, { method: 'POST', body: '{}', headers: { 'X-Loyalty-Webhook-Secret': 'wrong' } });
+  expect(bad.status).toBe(401);
+
+  expect(await value('loyalty_webhooks_total', { scope: 'store/order/created', outcome: 'accepted' })).toBe(before.accepted + 1);
+  expect(await value('loyalty_webhooks_total', { outcome: 'unauthorized' })).toBe(before.unauthorized + 1);
+  expect(await value('loyalty_points_credited_total')).toBe(before.credited + 40);
+  expect(await value('loyalty_points_deducted_total')).toBe(before.deducted + 10);
+  expect(await value('loyalty_bigcommerce_requests_total', { status: '200' })).toBeGreaterThan(before.ok + 3);
+  const text = await registry.metrics();
+  expect(text).toContain('# TYPE loyalty_reconciliation_recovered_total counter');
+});
+
+test('a worker process serves its metrics and the Temporal SDK temporal_* series on METRICS_PORT', async () => {
+  const port = await freePort();
+  const root = path.resolve(__dirname, '..', '..');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], {
+    cwd: root,
+    env: { ...process.env, ...sys.env, METRICS_PORT: String(port), TEMPORAL_TASK_QUEUE: `metrics-${port}`, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  try {
+    const text = await waitFor(async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined);
+      const body = res ? await res.text() : '';
+      return body.includes('temporal_') ? body : undefined;
+    }, 90_000, `worker metrics on :${port} (stderr: ${stderr.slice(-500)})`, 500);
+    expect(text).toMatch(/^temporal_\w+/m);
+    expect(text).toContain('# TYPE loyalty_points_credited_total counter');
+    expect(text).toContain('loyalty_process_cpu_seconds_total');
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+}, 120_000);
