@@ -7,6 +7,7 @@ import { requireDashboardKey } from './auth';
 import { errorHandler, HttpError } from './errors';
 import { codecRouter } from './routes/codec';
 import { contactsRouter } from './routes/contacts';
+import { docsRouter } from './routes/docs';
 import { healthRouter } from './routes/health';
 import { importsRouter } from './routes/imports';
 import { redemptionsRouter } from './routes/redemptions';
@@ -34,6 +35,7 @@ export function createApp(deps: ApiDeps): express.Express {
     next();
   });
   app.use(healthRouter(deps));
+  app.use(docsRouter());
   // Webhooks parse their own raw body (signatures are over the exact bytes).
   app.use(webhooksRouter(deps));
   app.use(

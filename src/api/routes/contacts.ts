@@ -5,8 +5,8 @@ import type { Store } from '../../store';
 import { HttpError, notFound, validationError } from '../errors';
 import { installedMerchant } from './merchants';
 
-const ContactsQuery = z.object({ email: z.string().trim().min(3, 'is required').max(320) });
-const TransactionsQuery = z.object({
+export const ContactsQuery = z.object({ email: z.string().trim().min(3, 'is required').max(320) });
+export const TransactionsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(500).optional(),
 });

@@ -10,12 +10,12 @@ import { importWorkflowId } from '../../workflows/messages';
 import { HttpError, notFound, validationError } from '../errors';
 import { installedMerchant } from './merchants';
 
-const ImportBody = z.strictObject({
+export const ImportBody = z.strictObject({
   since: z.iso
     .datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2026-01-31T00:00:00Z' })
     .refine((s) => Date.parse(s) < Date.now(), 'must be in the past'),
 });
-const ImportIdParam = z.string().regex(/^imp_[a-f0-9]{16}$/, 'is not an import id');
+export const ImportIdParam = z.string().regex(/^imp_[a-f0-9]{16}$/, 'is not an import id');
 
 /** Historical imports (CONTRACT §3): credit every order placed since a date, as if its `created` webhook had arrived. */
 export function importsRouter({ config, client, store }: { config: Config; client: Client; store: Store }): Router {

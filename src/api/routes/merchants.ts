@@ -30,7 +30,7 @@ const rate = z
   .refine((n) => Math.abs(n * 10_000 - Math.round(n * 10_000)) < 1e-6, 'at most 4 decimals')
   .default(1);
 
-const InstallFields = z.strictObject({
+export const InstallFields = z.strictObject({
   apiPath: z.string({ error: 'is required' }).trim().min(1, 'is required').max(512),
   accessToken: token,
   clientId: token,
@@ -39,7 +39,7 @@ const InstallFields = z.strictObject({
   pointsPerCurrencyUnit: rate,
 });
 
-const InstallFile = z.strictObject({
+export const InstallFile = z.strictObject({
   credentialsFile: z.string().min(1, 'is empty').max(20_000),
   name: z.string().trim().max(200).optional(),
   pointsPerCurrencyUnit: rate,

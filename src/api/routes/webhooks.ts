@@ -13,7 +13,7 @@ import { MerchantIdParam } from './merchants';
 
 /** Callback bodies carry ids only (BIGCOMMERCE.md). */
 const orderId = z.number().int().positive();
-const WebhookBody = z.looseObject({
+export const WebhookBody = z.looseObject({
   scope: z.string().min(1),
   store_id: z.union([z.string(), z.number()]).optional(),
   hash: z.string().min(1).max(200),
