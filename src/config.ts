@@ -16,6 +16,9 @@ const envSchema = z.object({
   PORT: port.default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port').default('127.0.0.1:7233'),
+  TEMPORAL_PROFILE: z.string().min(1).optional(),
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS: z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('bigcommerce-loyalty'),
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URI').default('mongodb://127.0.0.1:27017/loyalty'),
@@ -53,6 +56,8 @@ const envSchema = z.object({
 export const DEV_UI_ORIGINS = ['http://127.0.0.1:8233', 'http://localhost:8233'];
 
 export type Config = Omit<z.infer<typeof envSchema>, 'PUBLIC_BASE_URL' | 'DASHBOARD_API_KEY' | 'ENCRYPTION_KEY' | 'CODEC_ALLOWED_ORIGINS'> & {
+  /** Every TEMPORAL_* variable as given: Temporal's environment configuration reads them (temporal/connection.ts). */
+  TEMPORAL_ENV: Record<string, string>;
   PUBLIC_BASE_URL: string;
   CODEC_ALLOWED_ORIGINS: string[];
   DASHBOARD_API_KEY: string;
@@ -92,7 +97,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const CODEC_ALLOWED_ORIGINS = c.CODEC_ALLOWED_ORIGINS ?? (c.NODE_ENV === 'production' ? [] : DEV_UI_ORIGINS);
-  return { ...c, PUBLIC_BASE_URL, DASHBOARD_API_KEY, ENCRYPTION_KEY, CODEC_ALLOWED_ORIGINS };
+  const TEMPORAL_ENV = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('TEMPORAL_') && typeof e[1] === 'string'));
+  return { ...c, PUBLIC_BASE_URL, DASHBOARD_API_KEY, ENCRYPTION_KEY, CODEC_ALLOWED_ORIGINS, TEMPORAL_ENV };
 }
 
 export interface DevKeys {

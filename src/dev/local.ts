@@ -55,7 +55,12 @@ export async function startLocal(env: NodeJS.ProcessEnv = process.env): Promise<
     await embedded.stop();
   };
   try {
-    const config: Config = { ...configured, TEMPORAL_ADDRESS: embedded.temporalAddress, MONGODB_URI: embedded.mongoUri };
+    const config: Config = {
+      ...configured,
+      TEMPORAL_ADDRESS: embedded.temporalAddress,
+      TEMPORAL_ENV: { ...configured.TEMPORAL_ENV, TEMPORAL_ADDRESS: embedded.temporalAddress },
+      MONGODB_URI: embedded.mongoUri,
+    };
     // One process: the API's and the worker's metrics together on the API's port (CONTRACT §2).
     metricsServer = await startWorkerMetrics(config, DEFAULT_METRICS_PORT.api);
     store = await openStore(config.MONGODB_URI, keyring(config));

@@ -30,3 +30,20 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
   }
   return missing.map(([name]) => name);
 }
+
+/**
+ * On a server this project did not start (a cluster, Temporal Cloud): which of
+ * our search attributes are missing, and how to add them. Null when all exist,
+ * or when the server does not let us look (then we cannot tell: the caller warns).
+ */
+export async function missingSearchAttributes(connection: Pick<Connection, 'operatorService'>, namespace: string): Promise<{ missing: string[]; howToAdd: string } | null> {
+  const existing = await connection.operatorService.listSearchAttributes({ namespace });
+  const have = new Set(Object.keys(existing.customAttributes ?? {}));
+  const missing = searchAttributeFlags.filter((flag) => !have.has(flag.split('=')[0]!));
+  if (missing.length === 0) return null;
+  const commands = missing.map((flag) => {
+    const [name, type] = flag.split('=');
+    return `  temporal operator search-attribute create --namespace ${namespace} --name ${name} --type ${type}` + `   (Temporal Cloud: tcld namespace search-attributes add -n ${namespace} --sa "${name}=${type}")`;
+  });
+  return { missing: missing.map((f) => f.split('=')[0]!), howToAdd: commands.join('\n') };
+}

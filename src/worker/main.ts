@@ -1,4 +1,7 @@
-import { configOrExit, keyring } from '../config';
+import { type Config, configOrExit, keyring } from '../config';
+import type { Connection } from '@temporalio/client';
+import { connectClient } from '../temporal/client';
+import { missingSearchAttributes } from '../temporal/search-attributes';
 import { logger } from '../logger';
 import { openStore } from '../store';
 import { DEFAULT_METRICS_PORT } from '../observability/metrics';
@@ -8,6 +11,7 @@ import { createWorker, startWorkerMetrics } from './worker';
 async function main() {
   const config = configOrExit();
   const metricsServer = await startWorkerMetrics(config, DEFAULT_METRICS_PORT.worker);
+  await requireSearchAttributes(config);
   const store = await openStore(config.MONGODB_URI, keyring(config));
   const { worker, connection } = await createWorker({ config, store });
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, temporal: config.TEMPORAL_ADDRESS }, 'worker polling');
@@ -17,6 +21,26 @@ async function main() {
   await store.close();
   metricsServer?.close();
   logger.info('worker stopped');
+}
+
+/**
+ * Workflows set MerchantId, StoreHash and BigCommerceOrderId: on a server that
+ * lacks one, every child start would fail and merchants would stall. Refuse to
+ * start instead, saying which are missing and how to add them.
+ */
+async function requireSearchAttributes(config: Config): Promise<void> {
+  const client = await connectClient(config);
+  try {
+    const check = await missingSearchAttributes(client.connection as Connection, client.options.namespace);
+    if (check) {
+      logger.fatal({ missing: check.missing }, `the Temporal namespace lacks search attributes this service sets: ${check.missing.join(', ')}. Add them, then start again:\n${check.howToAdd}`);
+      process.exit(1);
+    }
+  } catch (err) {
+    logger.warn({ err }, 'could not list the search attributes of the namespace (permissions?); make sure MerchantId, StoreHash (Keyword) and BigCommerceOrderId (Int) exist');
+  } finally {
+    await client.connection.close();
+  }
 }
 
 main().catch((err) => {
