@@ -1,4 +1,5 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { existsSync } from 'node:fs';
 import { logger } from '../logger';
 import { createActivities } from '../activities';
 import { keyring } from '../config';
@@ -8,6 +9,7 @@ import { serveMetrics } from '../observability/metrics';
 import type { Store } from '../store';
 import { dataConverter } from '../temporal/codec';
 import { temporalConnectOptions } from '../temporal/connection';
+import { PREBUILT_BUNDLE } from './bundle';
 
 export interface WorkerDeps {
   config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_ENV' | 'TEMPORAL_TASK_QUEUE' | 'ENCRYPTION_KEY' | 'ENCRYPTION_OLD_KEYS' | 'PUBLIC_BASE_URL' | 'RATE_LIMIT_SHARE'>;
@@ -53,7 +55,7 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
     connection,
     namespace,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    ...workflowCode(deps.workflowBundle),
     activities: createActivities({
       store: deps.store,
       publicBaseUrl: config.PUBLIC_BASE_URL,
@@ -79,4 +81,11 @@ export async function startWorkerMetrics(config: Pick<Config, 'HOST' | 'METRICS_
   const sdkPort = await freePort();
   installRuntime({ prometheusBindAddress: `127.0.0.1:${sdkPort}` });
   return serveMetrics({ host: config.HOST, port, sdkMetricsUrl: `http://127.0.0.1:${sdkPort}/metrics` });
+}
+
+/** The given bundle; else the one `npm run build` made (a compiled build); else bundle the sources at start (development). */
+function workflowCode(bundle: WorkerOptions['workflowBundle']): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  if (bundle) return { workflowBundle: bundle };
+  if (existsSync(PREBUILT_BUNDLE)) return { workflowBundle: { codePath: PREBUILT_BUNDLE } };
+  return { workflowsPath: require.resolve('../workflows') };
 }

@@ -45,7 +45,9 @@ describe('docker-compose.yml', () => {
     expect(s['temporal-ui']?.image).toMatch(/^temporalio\/ui:/);
     expect(s.mongo?.image).toBe('mongo:7');
     expect(s.api?.build).toBe('.');
-    expect(s.worker?.command).toEqual(['npm', 'run', 'worker']);
+    expect(s.worker?.command).toEqual(['node', 'dist/worker/main.js']);
+    expect(s.api?.command).toEqual(['node', 'dist/api/main.js']);
+    expect(s['temporal-ui']?.environment?.TEMPORAL_CODEC_ENDPOINT).toBe('http://localhost:3000/codec');
     expect(s['temporal-setup']?.command?.join(' ')).toMatch(/MerchantId:Keyword StoreHash:Keyword BigCommerceOrderId:Int/);
     for (const name of ['postgresql', 'temporal', 'mongo', 'api']) expect(s[name]?.healthcheck).toBeDefined();
   });
