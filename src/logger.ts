@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import pino from 'pino';
 
 /** One structured logger; JSON lines, with secrets redacted wherever they might be logged. */
@@ -22,3 +23,18 @@ export const logger = pino({
 });
 
 export type Logger = typeof logger;
+
+/**
+ * The logger of the activity being run: every line carries the workflow id,
+ * run id and activity type (as the SDK's activity context knows them), so a
+ * log line leads to its history in the Temporal UI. Outside an activity, the
+ * plain logger.
+ */
+export function activityLogger(): Logger {
+  try {
+    const { workflowExecution, activityType, attempt } = Context.current().info;
+    return logger.child({ workflowId: workflowExecution?.workflowId, runId: workflowExecution?.runId, activityType, attempt });
+  } catch {
+    return logger;
+  }
+}

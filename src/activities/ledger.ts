@@ -3,7 +3,7 @@ import { Types } from 'mongoose';
 import { normalizeEmail, orderTransactionId, refundTransactionId } from '../ledger/ledger';
 import type { TransactionDoc } from '../ledger/models';
 import { defaultCurrencyTotal, formatDefaultTotal, orderPoints } from '../ledger/points';
-import { logger } from '../logger';
+import { activityLogger } from '../logger';
 import { metrics } from '../observability/metrics';
 import type { Store } from '../store';
 import type { CreditResult, OrderCredit, OrderSnapshot, RefundResult } from '../workflows/messages';
@@ -38,7 +38,7 @@ export function createLedgerActivities({ store }: { store: Store }) {
       });
       const outcome = created ? 'credited' : 'already_credited';
       if (created) metrics.pointsCredited.inc(points);
-      logger.info({ merchantId, orderId: order.orderId, points: transaction.points, outcome, transactionId: transaction._id }, 'order credit');
+      activityLogger().info({ merchantId, orderId: order.orderId, points: transaction.points, outcome, transactionId: transaction._id }, 'order credit');
       return { outcome, credit: toCredit(transaction) };
     },
 
@@ -71,7 +71,7 @@ export function createLedgerActivities({ store }: { store: Store }) {
       });
       const outcome = created ? 'deducted' : 'already_deducted';
       if (created) metrics.pointsDeducted.inc(-input.points);
-      logger.info({ merchantId: input.merchantId, orderId: input.orderId, refundId: input.refundId, points: transaction.points, outcome }, 'refund deduction');
+      activityLogger().info({ merchantId: input.merchantId, orderId: input.orderId, refundId: input.refundId, points: transaction.points, outcome }, 'refund deduction');
       return { outcome, transactionId: transaction._id, points: transaction.points };
     },
   };

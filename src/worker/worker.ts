@@ -32,10 +32,13 @@ export function installRuntime(opts: { prometheusBindAddress?: string } = {}): v
   runtimeInstalled = true;
   try {
     Runtime.install({
-      logger: new DefaultLogger('WARN', ({ level, message, meta }) => {
+      // Workflows log through the SDK's replay-safe logger: their INFO lines come here too, with the
+      // workflow's ids; the SDK's own INFO chatter (bundling, polling) is left out.
+      logger: new DefaultLogger('INFO', ({ level, message, meta }) => {
         const fields = { sdk: true, ...(meta as object) };
         if (level === 'ERROR') logger.error(fields, message);
-        else logger.warn(fields, message);
+        else if (level === 'WARN') logger.warn(fields, message);
+        else if ((meta as { sdkComponent?: string } | undefined)?.sdkComponent === 'workflow') logger.info(fields, message);
       }),
       ...(opts.prometheusBindAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: opts.prometheusBindAddress } } } } : {}),
     });

@@ -3,6 +3,7 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  log,
   patched,
   setHandler,
   sleep,
@@ -210,6 +211,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
       update = { status: 'failed', missingScopes: [], lastError: describeFailure(err) };
     }
     status = update.status;
+    log.info(`install ${req.generation}: ${status}`, { merchantId, generation: req.generation, status, missingScopes: update.missingScopes });
     if (status === 'active') {
       recheckCredentials = false;
       // Back from failed: look at once for what BigCommerce changed meanwhile.
@@ -252,6 +254,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
       if (isCredentialFailure(err)) update = { status: 'failed', missingScopes: [], lastError: describeFailure(err) };
     }
     if (!update) return renewCredentials();
+    log.warn('credentials rejected: merchant failed until a re-install', { merchantId, lastError: update.lastError, missingScopes: update.missingScopes });
     status = 'failed';
     sweep = null;
     await store.recordMerchantStatus.executeWithOptions({ summary: 'record status failed: credentials rejected' }, [{ merchantId, generation, update }]);
@@ -293,6 +296,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
     s.repairHooks = false;
     if (s.orders || s.refunds) return;
 
+    log.info('reconciliation done', { merchantId, ordersRecovered: s.ordersRecovered, refundsRecovered: s.refundsRecovered, webhooksRepaired: s.webhooksRepaired });
     reconciliation.watermark = s.startedAt;
     reconciliation.lastRunAt = s.startedAt;
     reconciliation.ordersRecovered += s.ordersRecovered;
