@@ -65,6 +65,21 @@ describe('missed webhooks are recovered by the reconciliation', () => {
     expect(later.stats).toEqual({ ordersCredited: 2, refundsDeducted: 1 });
   });
 
+  test('an order whose workflow ended not_found is looked at again: the sweep credits it once it exists', async () => {
+    const { id, account } = await installed('revive');
+    // A created webhook for an order BigCommerce does not show yet (replication lag): its workflow ends not_found.
+    const orderId = sys.sandbox.store(account.storeHash).nextOrderId;
+    sys.sandbox.delivery.fire(sys.sandbox.store(account.storeHash), 'store/order/created', { type: 'order', id: orderId });
+    expect(await sys.childResult(`bigcommerce-order:${id}:${orderId}`)).toEqual({ outcome: 'not_found' });
+    const order = lose(() => sys.sandbox.createOrder(account.storeHash, { totalIncTax: '15.0000', email: 'revived@example.com' }));
+    expect(order.id).toBe(orderId);
+    await balanceOf(id, 'revived@example.com', 15);
+    const runs: string[] = [];
+    for await (const wf of sys.client.workflow.list({ query: `WorkflowId = "bigcommerce-order:${id}:${orderId}"` })) runs.push(wf.runId);
+    expect(runs).toHaveLength(2);
+    expect((await sys.state(id)).body.stats.ordersCredited).toBe(1);
+  });
+
   test('an order delivered by webhook is not counted as recovered', async () => {
     const { id, account } = await installed('rec-ok');
     sys.sandbox.createOrder(account.storeHash, { totalIncTax: '10.0000', email: 'ok@example.com' });
