@@ -21,8 +21,8 @@ export interface BigCommerceDeps {
   requestTimeoutMs?: number;
 }
 
-/** Pages of 250 one sweep activity reads at most per list before handing back: its result stays small. */
-const SWEEP_PAGES = 4;
+/** Pages of 250 one sweep activity reads at most per list before handing back: its result, and the child starts it brings into the merchant history, stay small. */
+const SWEEP_PAGES = 2;
 const PAGE_LIMIT = 250;
 
 const webhookPath = (merchantId: string) => `/webhooks/bigcommerce/${encodeURIComponent(merchantId)}`;
