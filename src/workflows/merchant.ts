@@ -40,6 +40,7 @@ import {
   uninstallRequestedSignal,
   type WebhookEvent,
   webhookEventSignal,
+  webhookEventsSignal,
 } from './messages';
 import { orderWorkflow } from './order';
 import { redemptionWorkflow } from './redemption';
@@ -129,6 +130,10 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   setHandler(webhookEventSignal, (event) => {
     counters.eventsReceived++;
     events.push(event);
+  });
+  setHandler(webhookEventsSignal, (batch) => {
+    counters.eventsReceived += batch.length;
+    events.push(...batch);
   });
   let freshRunRequested = false;
   setHandler(continueAsNewRequestedSignal, () => void (freshRunRequested = true));

@@ -59,8 +59,10 @@ export interface ReconciliationState {
 export const installRequestedSignal = defineSignal<[InstallRequested]>('installRequested');
 /** The dashboard uninstalled the merchant: delete the hooks and end. */
 export const uninstallRequestedSignal = defineSignal('uninstallRequested');
-/** A verified BigCommerce webhook. Delivered at least once: handling is idempotent. */
+/** A verified BigCommerce webhook. Delivered at least once: handling is idempotent. (Runs started before batching.) */
 export const webhookEventSignal = defineSignal<[WebhookEvent]>('webhookEvent');
+/** Verified BigCommerce webhooks that arrived together (the API's group commit, api/signal-batcher.ts). */
+export const webhookEventsSignal = defineSignal<[WebhookEvent[]]>('webhookEvents');
 export const merchantStateQuery = defineQuery<MerchantWorkflowState>('state');
 
 /**

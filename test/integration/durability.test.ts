@@ -68,3 +68,24 @@ test('the worker is stopped after the webhooks were accepted and a new one start
   expect(state.stats.ordersCredited).toBe(30);
   for (let c = 0; c < 3; c++) expect((await sys.contact(id, `w${c}@example.com`))!.balance).toBe(50);
 });
+
+test('a flood of webhooks while no worker runs: signals coalesce, so the run stays far below the signal cap; all credited once afterwards', async () => {
+  const id = `flood-${Math.random().toString(36).slice(2, 7)}`;
+  const account = sys.newStore();
+  await sys.installActive(id, account);
+  await sys.stopWorker();
+  const handle = sys.client.workflow.getHandle(`bigcommerce-merchant:${id}`);
+  const signalsBefore = (await handle.fetchHistory()).events!.filter((e) => e.workflowExecutionSignaledEventAttributes).length;
+  for (let i = 0; i < 600; i++) sys.sandbox.createOrder(account.storeHash, { totalIncTax: '1.0000', email: `f${i % 10}@example.com` });
+  await sys.sandbox.delivery.idle();
+  const history = await handle.fetchHistory();
+  const signals = history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes).length - signalsBefore;
+  expect(signals).toBeGreaterThan(0);
+  expect(signals).toBeLessThan(600 / 3); // 600 webhooks, a few dozen signals
+  await sys.startWorker();
+  const state = await ordersCredited(id, 600, 180_000);
+  expect(state.stats.ordersCredited).toBe(600);
+  for await (const run of sys.client.workflow.list({ query: `WorkflowId = "bigcommerce-merchant:${id}"` })) {
+    expect(run.historyLength).toBeLessThan(10_000);
+  }
+}, 240_000);

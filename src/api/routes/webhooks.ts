@@ -6,7 +6,8 @@ import { WEBHOOK_SECRET_HEADER } from '../../activities/bigcommerce';
 import type { Logger } from '../../logger';
 import { metrics } from '../../observability/metrics';
 import type { Store } from '../../store';
-import { merchantWorkflowId, type WebhookEvent, webhookEventSignal } from '../../workflows/messages';
+import { merchantWorkflowId, type WebhookEvent, webhookEventsSignal } from '../../workflows/messages';
+import { SignalBatcher } from '../signal-batcher';
 import { secretEquals } from '../auth';
 import { HttpError, notFound, validationError } from '../errors';
 import { MerchantIdParam } from './merchants';
@@ -72,6 +73,13 @@ const countWebhooks: RequestHandler = (_req, res, next) => {
  */
 export function webhooksRouter({ client, store, logger }: { client: Client; store: Store; logger: Logger }): Router {
   const router = Router();
+  // Bounded: BigCommerce wants an answer at once; if Temporal cannot take the
+  // signal in time, a 503 makes BigCommerce deliver the event again later.
+  const batcher = new SignalBatcher<WebhookEvent>(
+    (merchantId, events) =>
+      client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () => client.workflow.getHandle(merchantWorkflowId(merchantId)).signal(webhookEventsSignal, events)),
+    { lingerMs: 5, busyWithinMs: 50 },
+  );
   router.post('/webhooks/bigcommerce/:merchantId', countWebhooks, express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT }), async (req, res) => {
     const id = MerchantIdParam.safeParse(req.params.merchantId);
     if (!id.success) throw notFound('no such merchant');
@@ -116,11 +124,7 @@ export function webhooksRouter({ client, store, logger }: { client: Client; stor
     if ('error' in event) throw new HttpError(400, 'validation_failed', event.error);
 
     try {
-      // Bounded: BigCommerce wants an answer at once; if Temporal cannot take the
-      // signal in time, a 503 makes BigCommerce deliver the event again later.
-      await client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () =>
-        client.workflow.getHandle(merchantWorkflowId(merchantId)).signal(webhookEventSignal, event),
-      );
+      await batcher.submit(merchantId, event);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) {
         logger.error({ merchantId, scope: event.scope }, 'webhook for an installed merchant whose workflow is not running');
