@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 
 /**
@@ -28,6 +28,23 @@ export const install = proxyActivities<Activities>({
 export const bigcommerce = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 hour', nonRetryableErrorTypes: [...PERMANENT, ...CREDENTIAL_FAILURES] },
+});
+
+/**
+ * The same order fetch and ledger writes, as local activities: they run inside
+ * the order's workflow task, so an order costs one workflow task instead of
+ * three plus two activity tasks (both are short and idempotent; a retry after
+ * a crash repeats the fetch and finds the first credit). Failures behave as in
+ * `bigcommerce` and `store`.
+ */
+export const bigcommerceLocal = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  localRetryThreshold: '10 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 hour', nonRetryableErrorTypes: [...PERMANENT, ...CREDENTIAL_FAILURES] },
+});
+export const storeLocal = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: PERMANENT },
 });
 
 /** Reconciliation sweeps: paged, heartbeating, a few attempts; a sweep that fails is tried again at the next interval. */

@@ -1,5 +1,5 @@
 import { condition, patched, setHandler } from '@temporalio/workflow';
-import { bigcommerce, store } from './activities';
+import { bigcommerce, bigcommerceLocal, store, storeLocal } from './activities';
 import { credentialGuard, MerchantWorkflowGone } from './credentials';
 import { OrderStatus, orderStatusChangedSignal, type OrderResult, type OrderSnapshot, type OrderWorkflowInput } from './messages';
 
@@ -14,6 +14,9 @@ const GIVE_UP_AFTER_MS = 7 * 24 * 3_600_000;
  * (up to 6 h). Runs recorded before the patch replay with the old clearing.
  */
 export const KEEP_WAKEUP_DURING_FETCH = 'order-keeps-wakeup-during-fetch';
+
+/** Patch id: the fetch and the credit run as local activities (runs recorded before used regular ones). */
+export const LOCAL_ACTIVITIES = 'order-local-activities';
 
 /**
  * One order: fetch it, wait while it is Incomplete, credit it once (rules 1–3).
@@ -37,8 +40,10 @@ async function creditWhenPlaced({ merchantId, orderId }: OrderWorkflowInput): Pr
   let statusChanged = false;
   setHandler(orderStatusChangedSignal, () => void (statusChanged = true));
   const withCredentials = credentialGuard(merchantId);
+  const local = patched(LOCAL_ACTIVITIES);
+  const activities = local ? { fetchOrder: bigcommerceLocal.fetchOrder, creditOrder: storeLocal.creditOrder } : { fetchOrder: bigcommerce.fetchOrder, creditOrder: store.creditOrder };
 
-  const fetch = () => withCredentials(() => bigcommerce.fetchOrder.executeWithOptions({ summary: `fetch order ${orderId}` }, [{ merchantId, orderId }]));
+  const fetch = () => withCredentials(() => activities.fetchOrder.executeWithOptions({ summary: `fetch order ${orderId}` }, [{ merchantId, orderId }]));
   let order: OrderSnapshot | null = await fetch();
   let waited = 0;
   let delay = FIRST_RECHECK_MS;
@@ -56,5 +61,5 @@ async function creditWhenPlaced({ merchantId, orderId }: OrderWorkflowInput): Pr
   }
   if (!order) return { outcome: 'not_found' };
   if (order.statusId === OrderStatus.Cancelled || order.statusId === OrderStatus.Declined) return { outcome: 'cancelled' };
-  return store.creditOrder.executeWithOptions({ summary: `credit order ${orderId} (${order.totalIncTax} ${order.currency})` }, [{ merchantId, order }]);
+  return activities.creditOrder.executeWithOptions({ summary: `credit order ${orderId} (${order.totalIncTax} ${order.currency})` }, [{ merchantId, order }]);
 }
