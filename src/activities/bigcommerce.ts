@@ -220,7 +220,10 @@ export function createBigCommerceActivities(deps: BigCommerceDeps) {
 function nextOrdersCursor(cursor: SweepCursor, page: Order[]): SweepCursor {
   const modified = (o: Order) => Date.parse(o.date_modified ?? '');
   const last = modified(page[page.length - 1]!);
-  if (!Number.isFinite(last) || last <= cursor.from) return { ...cursor, page: cursor.page + 1 };
+  if (!Number.isFinite(last) || last <= cursor.from) {
+    const seenAtFrom = [...(cursor.seenAtFrom ?? []), ...page.filter((o) => modified(o) === cursor.from).map((o) => o.id)];
+    return { from: cursor.from, page: cursor.page + 1, seenAtFrom };
+  }
   return { from: last, page: 1, seenAtFrom: page.filter((o) => modified(o) === last).map((o) => o.id) };
 }
 

@@ -72,6 +72,33 @@ interface Carried {
   /** Order and refund workflows waiting for working credentials. */
   waitingForCredentials?: string[];
   recheckCredentials?: boolean;
+  /** Order and refund ids recent sweeps recovered (bounded), so a later sweep does not recover them twice. */
+  recovered?: { orders: number[]; refunds: number[] };
+}
+
+/** How many recovered ids a merchant remembers (and carries across continue-as-new). */
+const RECOVERED_MEMORY = 2_000;
+
+/** The last `limit` ids added, in order. */
+class RecentIds {
+  private readonly ids: Set<number>;
+  constructor(
+    initial: number[],
+    private readonly limit: number,
+  ) {
+    this.ids = new Set(initial);
+  }
+  has(id: number): boolean {
+    return this.ids.has(id);
+  }
+  add(id: number): void {
+    this.ids.delete(id);
+    this.ids.add(id);
+    if (this.ids.size > this.limit) this.ids.delete(this.ids.values().next().value!);
+  }
+  toArray(): number[] {
+    return [...this.ids];
+  }
 }
 
 /** Children started per workflow task at most: keeps each task, and each history batch, small. */
@@ -122,6 +149,8 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   let reconciling = false;
   const waitingForCredentials = new Set(carried?.waitingForCredentials ?? []);
   let recheckCredentials = carried?.recheckCredentials ?? false;
+  const recoveredOrders = new RecentIds(carried?.recovered?.orders ?? [], RECOVERED_MEMORY);
+  const recoveredRefunds = new RecentIds(carried?.recovered?.refunds ?? [], RECOVERED_MEMORY);
 
   setHandler(installRequestedSignal, (req) => {
     if (req.generation > Math.max(generation, pendingInstall?.generation ?? 0)) pendingInstall = req;
@@ -293,7 +322,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
       s.ordersRecovered += started.filter(Boolean).length;
     }
     for (let i = 0; i < found.refunds.length; i += MAX_BATCH) {
-      const started = await Promise.all(found.refunds.slice(i, i + MAX_BATCH).map(({ refundId, orderId }) => startRefund(refundId, orderId, true)));
+      const started = await Promise.all(found.refunds.slice(i, i + MAX_BATCH).map(({ refundId, orderId }) => recoverRefund(refundId, orderId)));
       s.refundsRecovered += started.filter(Boolean).length;
     }
     s.orders = found.ordersNext;
@@ -319,11 +348,24 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
     ]);
   }
 
-  /** A missed order: start its workflow (again, if an earlier one ended without a credit), or wake the running one. */
+  /**
+   * A missed order: start its workflow (again, if an earlier one ended without
+   * a credit), or wake the running one. One a recent sweep already recovered is
+   * on its way: the ledger may just not show it yet, so it is not started again.
+   */
   async function recoverOrder(orderId: number, statusId: number): Promise<boolean> {
-    if (await startOrder(orderId, true)) return true;
+    if (!recoveredOrders.has(orderId) && (await startOrder(orderId, true))) {
+      recoveredOrders.add(orderId);
+      return true;
+    }
     if (statusId !== OrderStatus.Incomplete) await wakeOrder(orderId, statusId);
     return false;
+  }
+
+  async function recoverRefund(refundId: number, orderId: number): Promise<boolean> {
+    if (recoveredRefunds.has(refundId) || !(await startRefund(refundId, orderId, true))) return false;
+    recoveredRefunds.add(refundId);
+    return true;
   }
 
   async function wakeOrder(orderId: number, newStatusId: number): Promise<void> {
@@ -456,6 +498,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
           sweepDue: sweepDue || sweep !== null,
           waitingForCredentials: [...waitingForCredentials],
           recheckCredentials,
+          recovered: { orders: recoveredOrders.toArray(), refunds: recoveredRefunds.toArray() },
         },
       });
     }
