@@ -42,3 +42,13 @@ export class MerchantWorkflowGone extends Error {
     super(`merchant ${merchantId} is no longer installed`);
   }
 }
+
+/** Runs an order's or refund's work; if its merchant workflow has ended while credentials were dead, it ends `merchant_gone`. */
+export async function unlessMerchantGone<R>(work: () => Promise<R>): Promise<R | { outcome: 'merchant_gone' }> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof MerchantWorkflowGone) return { outcome: 'merchant_gone' };
+    throw err;
+  }
+}

@@ -1,6 +1,6 @@
 import { condition, patched, setHandler } from '@temporalio/workflow';
 import { bigcommerce, bigcommerceLocal, store, storeLocal } from './activities';
-import { credentialGuard, MerchantWorkflowGone } from './credentials';
+import { credentialGuard, unlessMerchantGone } from './credentials';
 import { OrderStatus, orderStatusChangedSignal, type OrderResult, type OrderSnapshot, type OrderWorkflowInput } from './messages';
 
 const FIRST_RECHECK_MS = 60_000;
@@ -27,13 +27,8 @@ export const LOCAL_ACTIVITIES = 'order-local-activities';
  * from 60 s backing off to 6 h, for at most 7 days, cut short by an
  * `orderStatusChanged` signal.
  */
-export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderResult> {
-  try {
-    return await creditWhenPlaced(input);
-  } catch (err) {
-    if (err instanceof MerchantWorkflowGone) return { outcome: 'merchant_gone' };
-    throw err;
-  }
+export function orderWorkflow(input: OrderWorkflowInput): Promise<OrderResult> {
+  return unlessMerchantGone(() => creditWhenPlaced(input));
 }
 
 async function creditWhenPlaced({ merchantId, orderId }: OrderWorkflowInput): Promise<OrderResult> {

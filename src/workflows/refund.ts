@@ -1,6 +1,6 @@
 import { refundPoints } from '../ledger/points';
 import { bigcommerce, store } from './activities';
-import { credentialGuard, MerchantWorkflowGone } from './credentials';
+import { credentialGuard, unlessMerchantGone } from './credentials';
 import { OrderStatus, type OrderCredit, type RefundResult, type RefundWorkflowInput } from './messages';
 
 /**
@@ -8,13 +8,8 @@ import { OrderStatus, type OrderCredit, type RefundResult, type RefundWorkflowIn
  * what its order credited. The deduction depends only on the order's credit
  * and the refunds up to this one, so refunds of one order may run concurrently.
  */
-export async function refundWorkflow(input: RefundWorkflowInput): Promise<RefundResult> {
-  try {
-    return await deductInProportion(input);
-  } catch (err) {
-    if (err instanceof MerchantWorkflowGone) return { outcome: 'merchant_gone' };
-    throw err;
-  }
+export function refundWorkflow(input: RefundWorkflowInput): Promise<RefundResult> {
+  return unlessMerchantGone(() => deductInProportion(input));
 }
 
 async function deductInProportion({ merchantId, orderId, refundId, installedAt }: RefundWorkflowInput): Promise<RefundResult> {
