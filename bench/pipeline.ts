@@ -8,14 +8,19 @@
  *    GET /healthz on the same server (the HTTP floor).
  * 2. Processing: a worker started on that backlog; orders/s until every order
  *    is a credited ledger row (signal → child workflow → BigCommerce fetch →
- *    ledger) vs the same ledger writes called directly, without Temporal.
+ *    ledger) vs the same ledger writes called directly, without Temporal, and
+ *    vs a naive non-durable HTTP handler (fetch the order, insert the credit);
+ *    BigCommerce order fetches per order.
  *
  * BENCH_ORDERS (default 300) and BENCH_CONCURRENCY (default 8) size it.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Server } from 'node:http';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import express from 'express';
+import { BigCommerceClient } from '../src/bigcommerce/client';
 import { createLedgerActivities } from '../src/activities/ledger';
 import { snapshot } from '../src/activities/bigcommerce';
 import { freePort, startStore, startTemporal } from '../src/dev/servers';
@@ -96,10 +101,12 @@ async function main() {
       if (res.status !== 200) throw new Error(`webhook answered ${res.status}`);
       await res.arrayBuffer();
     });
+    const requestsBefore = sys.sandbox.requests(account.storeHash).length;
     const e2eStart = performance.now();
     await sys.startWorker();
     await waitFor(async () => ((await sys.store.ledger.stats(id)).ordersCredited === ORDERS ? true : undefined), 600_000, 'all credited');
     const e2eSeconds = (performance.now() - e2eStart) / 1000;
+    const bigcommerceCalls = sys.sandbox.requests(account.storeHash).slice(requestsBefore).filter((r) => r.path.startsWith('/v2/orders/')).length;
 
     // Baseline: the same credits written straight to the ledger (another merchant, same store).
     const direct = createLedgerActivities({ store: sys.store });
@@ -107,6 +114,27 @@ async function main() {
     const ledgerOnly = await load(ORDERS, CONCURRENCY, async (i) => {
       await direct.creditOrder({ merchantId: 'bench-direct', order: snapshot(orders[i]! as never) });
     });
+
+    // Baseline: a naive, non-durable handler: an HTTP route that fetches the order from the sandbox and inserts the credit.
+    await sys.store.merchants.saveInstall({ merchantId: 'bench-naive', storeHash: account.storeHash, apiBase: 'x', clientId: 'x', name: null, accessToken: 'x', clientSecret: null, pointsPerCurrencyUnit: '1.0000' });
+    const bc = new BigCommerceClient({ apiBase: `${sys.sandbox.url}/stores/${account.storeHash}`, accessToken: account.accessToken, rateLimitShare: 1 });
+    const naiveApp = express();
+    naiveApp.post('/naive/:orderId', async (req, res) => {
+      const order = await bc.getOrder(Number(req.params.orderId));
+      await direct.creditOrder({ merchantId: 'bench-naive', order: snapshot(order!) });
+      res.json({ ok: true });
+    });
+    const naiveServer = await new Promise<Server>((resolve) => {
+      const s = naiveApp.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    const naiveUrl = `http://127.0.0.1:${(naiveServer.address() as { port: number }).port}`;
+    const naive = await load(ORDERS, CONCURRENCY, async (i) => {
+      const res = await fetch(`${naiveUrl}/naive/${orders[i]!.id}`, { method: 'POST' });
+      if (res.status !== 200) throw new Error(`naive handler answered ${res.status}`);
+      await res.arrayBuffer();
+    });
+    naiveServer.close();
+    const naiveRate = ORDERS / naive.seconds;
 
     const h = percentiles(healthz.latencies);
     const w = percentiles(ingest.latencies);
@@ -125,6 +153,8 @@ async function main() {
       `webhook p50 / healthz p50: ${(w.p50 / h.p50).toFixed(1)}×   webhook p99 / healthz p99: ${(w.p99 / h.p99).toFixed(1)}×`,
       `processing: a backlog of ${ORDERS} webhooks credited in ${e2eSeconds.toFixed(2)} s by one worker = ${e2eRate.toFixed(1)} orders/s`,
       `direct ledger writes: ${ledgerRate.toFixed(1)} orders/s; the workflow pipeline runs at ${(e2eRate / ledgerRate).toFixed(2)}× of that`,
+      `naive handler (HTTP → fetch the order → insert the credit, not durable): ${naiveRate.toFixed(1)} orders/s; the pipeline runs at ${(e2eRate / naiveRate).toFixed(2)}× of that`,
+      `BigCommerce order fetches per order in the pipeline: ${(bigcommerceCalls / ORDERS).toFixed(2)}`,
       '',
     ];
     process.stdout.write(out.join('\n'));
