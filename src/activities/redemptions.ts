@@ -125,7 +125,9 @@ export function createRedemptionActivities(deps: RedemptionDeps) {
         const name = promotionName(redemptionId);
         const [found] = await client.findPromotions(name);
         if (found) return found.id;
-        const currency = reward.type === 'amount_off' ? ((await store.ledger.defaultCurrency(merchantId)) ?? 'USD') : '*';
+        // The currency the points were taken in (decided once, by takeRedemptionPoints); '*' for percentages and shipping.
+        const taken = reward.type === 'amount_off' ? await store.ledger.transaction(redemptionTransactionId(merchantId, redemptionId)) : null;
+        const currency = taken?.currency ?? '*';
         const created = await client.createPromotion({
           name,
           redemption_type: 'COUPON',

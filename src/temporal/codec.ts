@@ -23,10 +23,6 @@ export class AesGcmPayloadCodec implements PayloadCodec {
     this.keys = Keyring.of(keys);
   }
 
-  get keyId(): string {
-    return this.keys.current.id;
-  }
-
   async encode(payloads: Payload[]): Promise<Payload[]> {
     const key = this.keys.current;
     return payloads.map((payload) => ({
