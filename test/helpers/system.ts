@@ -21,6 +21,9 @@ import { createWorker } from '../../src/worker/worker';
 
 export const DASHBOARD_KEY = 'test-dashboard-key-0123456789';
 
+/** A merchant id (or other id) no other test uses. */
+export const uniqueId = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
+
 export interface SystemOptions {
   historyLimit?: number;
   rateLimit?: { quota: number; windowMs: number };
@@ -63,47 +66,8 @@ export async function startSystem(opts: SystemOptions = {}) {
     LOG_LEVEL: 'silent',
   };
   const config: Config = loadConfig(env);
-  const store: Store = await openStore(config.MONGODB_URI, keyring(config));
-  const client: Client = await connectClient(config);
-  const server: Server = await startApi({ config, client, store, logger });
-  const api = `http://127.0.0.1:${port}`;
-
-  let worker: { worker: Worker; run: Promise<void>; close: () => Promise<void> } | undefined;
-  async function startWorker() {
-    const w = await createWorker({
-      config,
-      store,
-      workflowBundle: { codePath: required('TEST_WORKFLOW_BUNDLE') },
-      requestTimeoutMs: 5_000,
-    });
-    worker = { worker: w.worker, run: w.worker.run(), close: () => w.connection.close() };
-  }
-  async function stopWorker() {
-    if (!worker) return;
-    const w = worker;
-    worker = undefined;
-    w.worker.shutdown();
-    await w.run;
-    await w.close();
-  }
-  await startWorker();
-
-  async function request(method: string, urlPath: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResult> {
-    const res = await fetch(api + urlPath, {
-      method,
-      headers: { Authorization: `Bearer ${DASHBOARD_KEY}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      /* not JSON */
-    }
-    return { status: res.status, body: parsed };
-  }
-
+  const processes = await startProcesses(config);
+  const { store, client, api, request, startWorker, stopWorker } = processes;
   const codec = new AesGcmPayloadCodec(config.ENCRYPTION_KEY);
 
   return {
@@ -117,8 +81,8 @@ export async function startSystem(opts: SystemOptions = {}) {
     request,
     startWorker,
     stopWorker,
-    /** Stops answering HTTP (the API process goes away; its port is free again). */
-    stopApi: () => closeServer(server),
+    stopApi: processes.stopApi,
+
     /** A sandbox store with an API account (all scopes unless told otherwise). */
     newStore(account: Parameters<Sandbox['createAccount']>[1] = {}): SandboxAccount {
       const s = sandbox.createStore();
@@ -183,11 +147,7 @@ export async function startSystem(opts: SystemOptions = {}) {
     /** In dependency order: no more deliveries, then no request in flight, then no worker, then the connections. */
     async stop() {
       await sandbox.close();
-      await closeServer(server);
-      await stopWorker();
-      await client.connection.close();
-      await store.connection.dropDatabase().catch(() => undefined);
-      await store.close();
+      await processes.stop({ dropDatabase: true });
     },
   };
 }
@@ -220,4 +180,71 @@ async function decodePayloads(node: unknown, codec: AesGcmPayloadCodec): Promise
 /** Bytes as text, so a secret in any field would show. */
 function historyText(history: unknown): string {
   return JSON.stringify(history, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : v));
+}
+
+/**
+ * The API and the worker, as their processes would run them, with `config`:
+ * a store connection, a Temporal client, the HTTP API and a worker (started).
+ */
+export async function startProcesses(config: Config) {
+  const store: Store = await openStore(config.MONGODB_URI, keyring(config));
+  const client: Client = await connectClient(config);
+  const server: Server = await startApi({ config, client, store, logger });
+  const api = `http://127.0.0.1:${config.PORT}`;
+
+  let worker: { worker: Worker; run: Promise<void>; close: () => Promise<void> } | undefined;
+  async function startWorker() {
+    const w = await createWorker({
+      config,
+      store,
+      workflowBundle: { codePath: required('TEST_WORKFLOW_BUNDLE') },
+      requestTimeoutMs: 5_000,
+    });
+    worker = { worker: w.worker, run: w.worker.run(), close: () => w.connection.close() };
+  }
+  async function stopWorker() {
+    if (!worker) return;
+    const w = worker;
+    worker = undefined;
+    w.worker.shutdown();
+    await w.run;
+    await w.close();
+  }
+  await startWorker();
+
+  async function request(method: string, urlPath: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResult> {
+    const res = await fetch(api + urlPath, {
+      method,
+      headers: { Authorization: `Bearer ${DASHBOARD_KEY}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, body: parsed };
+  }
+
+  return {
+    config,
+    store,
+    client,
+    api,
+    request,
+    startWorker,
+    stopWorker,
+    /** Stops answering HTTP (the API process goes away; its port is free again). */
+    stopApi: () => closeServer(server),
+    /** In dependency order: no request in flight, then no worker, then the connections. */
+    async stop({ dropDatabase = false } = {}) {
+      await closeServer(server);
+      await stopWorker();
+      await client.connection.close();
+      if (dropDatabase) await store.connection.dropDatabase().catch(() => undefined);
+      await store.close();
+    },
+  };
 }

@@ -1,4 +1,4 @@
-import { startSystem, type System, waitFor } from '../helpers/system';
+import { startSystem, type System, uniqueId, waitFor } from '../helpers/system';
 
 /** Points at the edges: multi-currency stores, store switch, shared API accounts, install races. */
 let sys: System;
@@ -9,13 +9,12 @@ afterAll(async () => {
   await sys?.stop();
 });
 
-const newId = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
 
 
 
 describe('multi-currency stores earn in the default currency (rule 1)', () => {
   test('15,000 JPY at rate 150 and 92 EUR at rate 0.92 in a USD store credit 100 points each; half of the EUR order refunded deducts 50', async () => {
-    const id = newId('fx');
+    const id = uniqueId('fx');
     const account = sys.newStore();
     await sys.installActive(id, account);
     const jpy = sys.sandbox.createOrder(account.storeHash, {
@@ -57,7 +56,7 @@ describe('multi-currency stores earn in the default currency (rule 1)', () => {
   });
 
   test('a single-currency order records the same amount as its default-currency amount', async () => {
-    const id = newId('fx1');
+    const id = uniqueId('fx1');
     const account = sys.newStore();
     await sys.installActive(id, account);
     const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '12.3400', email: 'plain@example.com' });
@@ -71,7 +70,7 @@ describe('multi-currency stores earn in the default currency (rule 1)', () => {
 
 describe('a merchant id is bound to one store', () => {
   test('re-installing with another store hash is 409 store_mismatch, changes nothing, and the first store keeps crediting', async () => {
-    const id = newId('switch');
+    const id = uniqueId('switch');
     const first = sys.newStore();
     await sys.installActive(id, first);
     const before = await sys.state(id);
@@ -102,8 +101,8 @@ describe('a merchant id is bound to one store', () => {
 describe('two merchant ids on one API account', () => {
   test('both keep their own active hooks and both credit an order; uninstalling one leaves the other’s hooks alone', async () => {
     const account = sys.newStore();
-    const a = newId('shared-a');
-    const b = newId('shared-b');
+    const a = uniqueId('shared-a');
+    const b = uniqueId('shared-b');
     await sys.installActive(a, account);
     await sys.installActive(b, account);
     // Re-install a: it must not touch b's hooks.
@@ -137,7 +136,7 @@ describe('two merchant ids on one API account', () => {
 
 describe('install races and installedAt', () => {
   test('twelve concurrent first PUTs answer 202 each and make one active merchant with one workflow run', async () => {
-    const id = newId('race');
+    const id = uniqueId('race');
     const account = sys.newStore();
     const answers = await Promise.all(Array.from({ length: 12 }, () => sys.install(id, account)));
     expect(answers.map((r) => r.status)).toEqual(Array(12).fill(202));
@@ -153,7 +152,7 @@ describe('install races and installedAt', () => {
   });
 
   test('concurrent first PUTs with two different stores: one store wins, the other gets 409, never 500', async () => {
-    const id = newId('race2');
+    const id = uniqueId('race2');
     const [s1, s2] = [sys.newStore(), sys.newStore()];
     const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => sys.install(id, i % 2 ? s1 : s2)));
     const statuses = answers.map((r) => r.status);
@@ -168,7 +167,7 @@ describe('install races and installedAt', () => {
   });
 
   test('installedAt is the first time the merchant became active, not a failed first attempt', async () => {
-    const id = newId('late');
+    const id = uniqueId('late');
     const account = sys.newStore({ scopes: [] });
     expect((await sys.install(id, account)).status).toBe(202);
     const failed = await waitFor(async () => {

@@ -1,5 +1,5 @@
 import type { SandboxAccount } from '../../src/sandbox/sandbox';
-import { startSystem, type System, waitFor } from '../helpers/system';
+import { startSystem, type System, uniqueId, waitFor } from '../helpers/system';
 
 /** Spending points (CONTRACT §3 redemptions, §4 rule 9): BigCommerce coupons, compensation, expiry. */
 let sys: System;
@@ -10,11 +10,10 @@ afterAll(async () => {
   await sys?.stop();
 });
 
-const newId = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
 
 /** A merchant whose contact has earned `points` (one order at rate 1). */
 async function contactWith(points: number): Promise<{ id: string; account: SandboxAccount; contactId: string; email: string }> {
-  const id = newId('red');
+  const id = uniqueId('red');
   const account = sys.newStore();
   await sys.installActive(id, account);
   const email = `${id}@example.com`;
