@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { BigCommerceClient } from '../bigcommerce/client';
 import type { Priority } from '../bigcommerce/rate-budget';
@@ -8,7 +9,7 @@ import { REQUIRED_SCOPES, type Scope, WEBHOOK_SCOPES } from '../bigcommerce/scop
 import { amountFromNumber, formatAmount, parseExchangeRate } from '../ledger/points';
 import type { WebhookRef } from '../merchants/repository';
 import type { Store } from '../store';
-import { type ImportPage, type OrderSnapshot, type RefundSnapshot, type SweepCursor, type SweepResult } from '../workflows/messages';
+import { type ImportPage, orderWorkflowId, refundWorkflowId, type OrderSnapshot, type RefundSnapshot, type SweepCursor, type SweepResult } from '../workflows/messages';
 import { FailureType, mapFailures } from './failures';
 
 /** The header BigCommerce sends back with every callback of a hook we registered. */
@@ -153,7 +154,11 @@ export function createBigCommerceActivities(deps: BigCommerceDeps) {
             (o) => !o.is_deleted && Date.parse(o.date_created) >= installSecond && !(seen.has(o.id) && Date.parse(o.date_modified ?? '') === cursor!.from),
           );
           const credited = await store.ledger.existing(candidates.map((o) => orderTransactionId(merchantId, o.id)));
-          for (const o of candidates) if (!credited.has(orderTransactionId(merchantId, o.id))) result.orders.push({ orderId: o.id, statusId: o.status_id });
+          const uncredited = candidates.filter((o) => !credited.has(orderTransactionId(merchantId, o.id)));
+          const states = await workflowStates(uncredited.map((o) => orderWorkflowId(merchantId, o.id)));
+          uncredited.forEach((o, i) => {
+            if (states[i] !== 'done') result.orders.push({ orderId: o.id, statusId: o.status_id, ...(states[i] === 'running' ? { running: true } : {}) });
+          });
           cursor = page.length < PAGE_LIMIT ? null : nextOrdersCursor(cursor, page);
           result.ordersNext = cursor;
         }
@@ -161,7 +166,11 @@ export function createBigCommerceActivities(deps: BigCommerceDeps) {
           const { refunds, totalPages } = await client.listRefunds({ createdMin: new Date(cursor.from), page: cursor.page, limit: PAGE_LIMIT });
           heartbeat();
           const deducted = await store.ledger.existing(refunds.map((r) => refundTransactionId(merchantId, r.id)));
-          for (const r of refunds) if (!deducted.has(refundTransactionId(merchantId, r.id))) result.refunds.push({ refundId: r.id, orderId: r.order_id });
+          const undeducted = refunds.filter((r) => !deducted.has(refundTransactionId(merchantId, r.id)));
+          const states = await workflowStates(undeducted.map((r) => refundWorkflowId(merchantId, r.id)));
+          undeducted.forEach((r, i) => {
+            if (states[i] === 'none' || states[i] === 'ended') result.refunds.push({ refundId: r.id, orderId: r.order_id });
+          });
           cursor = cursor.page < totalPages ? { from: cursor.from, page: cursor.page + 1 } : null;
           result.refundsNext = cursor;
         }
@@ -225,6 +234,41 @@ function nextOrdersCursor(cursor: SweepCursor, page: Order[]): SweepCursor {
     return { from: cursor.from, page: cursor.page + 1, seenAtFrom };
   }
   return { from: last, page: 1, seenAtFrom: page.filter((o) => modified(o) === last).map((o) => o.id) };
+}
+
+/**
+ * Where the workflows of what the ledger lacks stand, 16 at a time: `none`
+ * (never started: a lost webhook), `running` (on its way: the ledger just does
+ * not show it yet), `done` (it wrote its transaction after the ledger was read),
+ * or `ended` without one (not found, still incomplete, failed: to be looked at
+ * again, rule 7). Only `none` and `ended` are started by a sweep.
+ */
+/** Outcomes a second look would not change: written, or nothing to write whatever happens (rule 1's zero points, no email). */
+const FINAL_OUTCOMES = ['credited', 'already_credited', 'deducted', 'already_deducted', 'zero_points', 'no_email'];
+
+async function workflowStates(workflowIds: string[]): Promise<Array<'none' | 'running' | 'done' | 'ended'>> {
+  const client = Context.current().client;
+  const states: Array<'none' | 'running' | 'done' | 'ended'> = [];
+  for (let i = 0; i < workflowIds.length; i += 16) {
+    states.push(
+      ...(await Promise.all(
+        workflowIds.slice(i, i + 16).map(async (id) => {
+          const handle = client.workflow.getHandle(id);
+          try {
+            const { status } = await handle.describe();
+            if (status.name === 'RUNNING') return 'running' as const;
+            if (status.name !== 'COMPLETED') return 'ended' as const;
+            const { outcome } = (await handle.result()) as { outcome: string };
+            return FINAL_OUTCOMES.includes(outcome) ? ('done' as const) : ('ended' as const);
+          } catch (err) {
+            if (err instanceof WorkflowNotFoundError) return 'none' as const;
+            throw err;
+          }
+        }),
+      )),
+    );
+  }
+  return states;
 }
 
 function heartbeat(): void {

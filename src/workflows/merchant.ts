@@ -72,33 +72,6 @@ interface Carried {
   /** Order and refund workflows waiting for working credentials. */
   waitingForCredentials?: string[];
   recheckCredentials?: boolean;
-  /** Order and refund ids recent sweeps recovered (bounded), so a later sweep does not recover them twice. */
-  recovered?: { orders: number[]; refunds: number[] };
-}
-
-/** How many recovered ids a merchant remembers (and carries across continue-as-new). */
-const RECOVERED_MEMORY = 2_000;
-
-/** The last `limit` ids added, in order. */
-class RecentIds {
-  private readonly ids: Set<number>;
-  constructor(
-    initial: number[],
-    private readonly limit: number,
-  ) {
-    this.ids = new Set(initial);
-  }
-  has(id: number): boolean {
-    return this.ids.has(id);
-  }
-  add(id: number): void {
-    this.ids.delete(id);
-    this.ids.add(id);
-    if (this.ids.size > this.limit) this.ids.delete(this.ids.values().next().value!);
-  }
-  toArray(): number[] {
-    return [...this.ids];
-  }
 }
 
 /** Children started per workflow task at most: keeps each task, and each history batch, small. */
@@ -149,8 +122,6 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   let reconciling = false;
   const waitingForCredentials = new Set(carried?.waitingForCredentials ?? []);
   let recheckCredentials = carried?.recheckCredentials ?? false;
-  const recoveredOrders = new RecentIds(carried?.recovered?.orders ?? [], RECOVERED_MEMORY);
-  const recoveredRefunds = new RecentIds(carried?.recovered?.refunds ?? [], RECOVERED_MEMORY);
 
   setHandler(installRequestedSignal, (req) => {
     if (req.generation > Math.max(generation, pendingInstall?.generation ?? 0)) pendingInstall = req;
@@ -318,11 +289,11 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
       s.webhooksRepaired = found.hooks.repaired;
     }
     for (let i = 0; i < found.orders.length; i += MAX_BATCH) {
-      const started = await Promise.all(found.orders.slice(i, i + MAX_BATCH).map(({ orderId, statusId }) => recoverOrder(orderId, statusId)));
+      const started = await Promise.all(found.orders.slice(i, i + MAX_BATCH).map(({ orderId, statusId, running }) => recoverOrder(orderId, statusId, running)));
       s.ordersRecovered += started.filter(Boolean).length;
     }
     for (let i = 0; i < found.refunds.length; i += MAX_BATCH) {
-      const started = await Promise.all(found.refunds.slice(i, i + MAX_BATCH).map(({ refundId, orderId }) => recoverRefund(refundId, orderId)));
+      const started = await Promise.all(found.refunds.slice(i, i + MAX_BATCH).map(({ refundId, orderId }) => startRefund(refundId, orderId, true)));
       s.refundsRecovered += started.filter(Boolean).length;
     }
     s.orders = found.ordersNext;
@@ -350,22 +321,12 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
 
   /**
    * A missed order: start its workflow (again, if an earlier one ended without
-   * a credit), or wake the running one. One a recent sweep already recovered is
-   * on its way: the ledger may just not show it yet, so it is not started again.
+   * a credit: the sweep looked), or wake the one that is running.
    */
-  async function recoverOrder(orderId: number, statusId: number): Promise<boolean> {
-    if (!recoveredOrders.has(orderId) && (await startOrder(orderId, true))) {
-      recoveredOrders.add(orderId);
-      return true;
-    }
+  async function recoverOrder(orderId: number, statusId: number, running = false): Promise<boolean> {
+    if (!running && (await startOrder(orderId, true))) return true;
     if (statusId !== OrderStatus.Incomplete) await wakeOrder(orderId, statusId);
     return false;
-  }
-
-  async function recoverRefund(refundId: number, orderId: number): Promise<boolean> {
-    if (recoveredRefunds.has(refundId) || !(await startRefund(refundId, orderId, true))) return false;
-    recoveredRefunds.add(refundId);
-    return true;
   }
 
   async function wakeOrder(orderId: number, newStatusId: number): Promise<void> {
@@ -498,7 +459,6 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
           sweepDue: sweepDue || sweep !== null,
           waitingForCredentials: [...waitingForCredentials],
           recheckCredentials,
-          recovered: { orders: recoveredOrders.toArray(), refunds: recoveredRefunds.toArray() },
         },
       });
     }
