@@ -1,11 +1,22 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
 /** Pinned versions of the embedded servers (CONTRACT §1, TEMPORAL.md). */
 export const TEMPORAL_CLI_VERSION = '1.5.1';
 export const FERRETDB_VERSION = '1.24.2';
+/**
+ * FerretDB 1.24's SQLite handler looks `_id` up with the expression
+ * `_ferretdb_sjson->'$._id'`, while the unique index it creates on `_id` is on
+ * `_ferretdb_sjson->"_id"`. SQLite matches index expressions by their text, so
+ * every find, update and delete by `_id` scanned the whole collection (26 ms at
+ * 100,000 documents, growing with the table). The build rewrites that one
+ * constant to the index's expression in a copy of the module (the same JSON path:
+ * a bare label X means `$.X`); nothing of FerretDB's is copied into this repo.
+ */
+const FERRETDB_ID_COLUMN_FIX = { file: 'internal/backends/sqlite/metadata/metadata.go', from: `IDColumn = DefaultColumn + "->'$._id'"`, to: `IDColumn = DefaultColumn + "->'_id'"` };
+const FERRETDB_BUILD = `${FERRETDB_VERSION}-id-index`;
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -58,12 +69,14 @@ export type StoreBinary = { kind: 'mongod' | 'ferretdb'; path: string };
 export async function resolveStoreBinary(say: Say = defaultSay): Promise<StoreBinary> {
   const mongod = findOnPath('mongod');
   if (mongod) return { kind: 'mongod', path: mongod };
-  const target = path.join(cacheRoot(), `ferretdb-${FERRETDB_VERSION}`, 'ferretdb');
+  const target = path.join(cacheRoot(), `ferretdb-${FERRETDB_BUILD}`, 'ferretdb');
   if (!existsSync(target)) {
+    const cwd = path.join(REPO_ROOT, 'tools', 'ferretdb');
+    const modfile = ferretdbPatchedModfile(cwd, path.dirname(target));
     await goInstall({
       what: `FerretDB v${FERRETDB_VERSION}`,
-      args: ['install', '-trimpath', '.'],
-      cwd: path.join(REPO_ROOT, 'tools', 'ferretdb'),
+      args: ['install', '-trimpath', ...(modfile ? [`-modfile=${modfile}`] : []), '.'],
+      cwd,
       binary: 'ferretdb',
       target,
       say,
@@ -71,6 +84,40 @@ export async function resolveStoreBinary(say: Say = defaultSay): Promise<StoreBi
     });
   }
   return { kind: 'ferretdb', path: target };
+}
+
+/**
+ * A copy of FerretDB's module with FERRETDB_ID_COLUMN_FIX applied, and a go.mod
+ * (used through -modfile) that replaces the module with it. Go refuses overlays of
+ * files in the module cache, hence the copy, made in the build's cache directory.
+ * Refuses if the source is not the one expected.
+ */
+function ferretdbPatchedModfile(cwd: string, dir: string): string | null {
+  const go = (...args: string[]) => {
+    const r = spawnSync('go', args, { cwd, env: process.env, encoding: 'utf8' });
+    if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if (r.status !== 0) throw new Error(`go ${args.join(' ')} failed: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  if (go('mod', 'download', 'github.com/FerretDB/FerretDB') === null) return null; // goInstall explains the missing Go
+  const moduleDir = go('list', '-m', '-f', '{{.Dir}}', 'github.com/FerretDB/FerretDB');
+  if (!moduleDir) throw new Error('go list found no directory for github.com/FerretDB/FerretDB');
+  const copy = path.join(dir, 'ferretdb-module');
+  rmSync(copy, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  cpSync(moduleDir, copy, { recursive: true });
+  spawnSync('chmod', ['-R', 'u+w', copy]); // the module cache is read-only; the copy must be removable
+  const file = path.join(copy, FERRETDB_ID_COLUMN_FIX.file);
+  chmodSync(file, 0o644);
+  const source = readFileSync(file, 'utf8');
+  if (source.split(FERRETDB_ID_COLUMN_FIX.from).length !== 2) {
+    throw new Error(`${file} does not hold exactly one \`${FERRETDB_ID_COLUMN_FIX.from}\`: the _id index fix needs revisiting for this FerretDB version`);
+  }
+  writeFileSync(file, source.replace(FERRETDB_ID_COLUMN_FIX.from, FERRETDB_ID_COLUMN_FIX.to));
+  const modfile = path.join(dir, 'build.mod');
+  writeFileSync(modfile, `${readFileSync(path.join(cwd, 'go.mod'), 'utf8')}\nreplace github.com/FerretDB/FerretDB v${FERRETDB_VERSION} => ${copy}\n`);
+  cpSync(path.join(cwd, 'go.sum'), path.join(dir, 'build.sum'));
+  return modfile;
 }
 
 interface GoInstall {
