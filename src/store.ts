@@ -2,6 +2,7 @@ import mongoose, { type Connection } from 'mongoose';
 import type { Keyring } from './crypto';
 import { ImportRepository } from './imports/repository';
 import { Ledger } from './ledger/ledger';
+import { migrateLedger, requireMigrated } from './ledger/migrate';
 import { MerchantRepository } from './merchants/repository';
 import { RedemptionRepository } from './redemptions/repository';
 
@@ -16,14 +17,35 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export async function openStore(uri: string, keys: string | Keyring): Promise<Store> {
-  const connection = mongoose.createConnection(uri, { serverSelectionTimeoutMS: 5_000, autoIndex: true });
+export interface StoreOptions {
+  /**
+   * `migrate` (development and tests): create the indexes and run the data
+   * migration on open. `require` (production): indexes and migrations are a
+   * deployment step (`npm run migrate`); refuse a store that has not had it.
+   * `none`: touch nothing (the migrate command itself).
+   */
+  schema?: 'migrate' | 'require' | 'none';
+  say?: (line: string) => void;
+}
+
+/** The schema handling of a process: production leaves indexes and migrations to `npm run migrate`. */
+export const schemaFor = (nodeEnv: string): StoreOptions['schema'] => (nodeEnv === 'production' ? 'require' : 'migrate');
+
+export async function openStore(uri: string, keys: string | Keyring, { schema = 'migrate', say }: StoreOptions = {}): Promise<Store> {
+  const connection = mongoose.createConnection(uri, { serverSelectionTimeoutMS: 5_000, autoIndex: schema === 'migrate', autoCreate: schema === 'migrate' });
   await connection.asPromise();
   const merchants = new MerchantRepository(connection, keys);
   const ledger = new Ledger(connection);
   const imports = new ImportRepository(connection);
   const redemptions = new RedemptionRepository(connection);
   await Promise.all([merchants.init(), ledger.init(), imports.init(), redemptions.init()]);
+  try {
+    if (schema === 'migrate') await migrateLedger(ledger, say);
+    if (schema === 'require') await requireMigrated(ledger);
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
   return {
     connection,
     merchants,

@@ -4,7 +4,7 @@ import type { Worker } from '@temporalio/worker';
 import { closeServer, startApi } from '../api/server';
 import { type Config, keyring, loadConfig } from '../config';
 import { logger } from '../logger';
-import { openStore, type Store } from '../store';
+import { openStore, schemaFor, type Store } from '../store';
 import { connectClient } from '../temporal/client';
 import { DEFAULT_METRICS_PORT } from '../observability/metrics';
 import { createWorker, startWorkerMetrics } from '../worker/worker';
@@ -63,7 +63,7 @@ export async function startLocal(env: NodeJS.ProcessEnv = process.env): Promise<
     };
     // One process: the API's and the worker's metrics together on the API's port (CONTRACT §2).
     metricsServer = await startWorkerMetrics(config, DEFAULT_METRICS_PORT.api);
-    store = await openStore(config.MONGODB_URI, keyring(config));
+    store = await openStore(config.MONGODB_URI, keyring(config), { schema: schemaFor(config.NODE_ENV) });
     client = await connectClient(config);
     const w = await createWorker({ config, store });
     worker = { worker: w.worker, run: w.worker.run(), close: () => w.connection.close() };

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { type Connection, Types } from 'mongoose';
-import { type ContactDoc, ledgerModels, type TransactionDoc } from './models';
+import { type ContactDoc, ledgerModels, type PostedTransaction, type PostingDoc, type TransactionDoc } from './models';
+import { Chains, mapLimit } from './postings';
 
 export function normalizeEmail(email: string | null | undefined): string | null {
   const e = (email ?? '').trim().toLowerCase();
@@ -23,59 +25,101 @@ export interface ContactView {
 
 export type TransactionView = Omit<TransactionDoc, '_id' | 'merchantId' | 'contactId' | 'createdAt' | 'requestHash'> & { id: string; createdAt: string };
 
-/** Writes are idempotent inserts keyed by BigCommerce ids; balances are sums (see models.ts). */
+/** A merchant's orders and refunds are counted on this many chains, so that concurrent credits seldom race for one. */
+export const STATS_CHAINS = 8;
+
+export const contactChain = (contactId: Types.ObjectId | string) => `c:${typeof contactId === 'string' ? contactId : contactId.toHexString()}`;
+const statsChain = (merchantId: string, k: number) => `s:${merchantId}:${k}`;
+export const statsChainOf = (merchantId: string, txId: string) => statsChain(merchantId, createHash('sha1').update(txId).digest().readUInt32BE(0) % STATS_CHAINS);
+export const contactKey = (merchantId: string, email: string) => `${merchantId}:${email}`;
+
+/** Writes are idempotent inserts keyed by BigCommerce ids; balances and counts are running totals on chains of postings (see models.ts). */
 export class Ledger {
   private readonly m;
+  private readonly chains;
 
   constructor(conn: Connection) {
     this.m = ledgerModels(conn);
+    this.chains = new Chains(this.m.Posting, this.m.Head);
   }
 
+  /** The ledger's models; with autoIndex, their indexes (production creates them with `npm run migrate`). */
   async init(): Promise<void> {
-    await Promise.all([this.m.Contact.init(), this.m.Transaction.init()]);
+    await Promise.all(Object.values(this.m).map((model) => model.init()));
   }
 
-  /** The contact of `email` (already normalized), created on first use; a guest contact learns its customer id later. */
+  get models() {
+    return this.m;
+  }
+
+  /**
+   * The contact of `email` (already normalized), created on first use; a guest
+   * contact learns its customer id later. Found through its key by `_id`: the
+   * key is written first, so racing first orders agree on one contact id.
+   */
   async contactFor(merchantId: string, email: string, customerId: number | null): Promise<ContactDoc> {
-    for (let attempt = 0; ; attempt++) {
+    const key = contactKey(merchantId, email);
+    let contactId = (await this.m.ContactKey.findById(key).lean())?.contactId;
+    if (!contactId) {
+      const fresh = new Types.ObjectId();
       try {
-        const contact = await this.m.Contact.findOneAndUpdate(
-          { merchantId, email },
-          { $setOnInsert: { merchantId, email, bigcommerceCustomerId: customerId, createdAt: new Date() } },
-          { upsert: true, returnDocument: 'after', lean: true },
-        );
-        if (!contact) throw new Error(`contact upsert for merchant ${merchantId} returned nothing`);
-        if (customerId !== null && (contact.bigcommerceCustomerId ?? null) === null) {
-          await this.m.Contact.updateOne({ _id: contact._id, bigcommerceCustomerId: null }, { $set: { bigcommerceCustomerId: customerId } });
-          contact.bigcommerceCustomerId = customerId;
-        }
-        return contact;
+        await this.m.ContactKey.collection.insertOne({ _id: key, contactId: fresh } as never);
+        contactId = fresh;
       } catch (err) {
-        // Two upserts raced on the unique (merchantId, email): the loser reads the winner's row.
-        if (isDuplicateKey(err) && attempt < 3) continue;
-        throw err;
+        if (!isDuplicateKey(err)) throw err;
+        contactId = (await this.m.ContactKey.findById(key).lean())?.contactId;
+        if (!contactId) throw err;
       }
     }
+    let contact: ContactDoc | null = await this.m.Contact.findById(contactId).lean();
+    if (!contact) {
+      const doc: ContactDoc = { _id: contactId, merchantId, email, bigcommerceCustomerId: customerId, createdAt: new Date() };
+      try {
+        await this.m.Contact.collection.insertOne(doc as never);
+        contact = doc;
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+        contact = await this.m.Contact.findById(contactId).lean();
+        if (!contact) throw new Error(`contact ${key} exists under another id than its key's ${contactId.toHexString()}: run npm run migrate`);
+      }
+    }
+    if (customerId !== null && (contact.bigcommerceCustomerId ?? null) === null) {
+      await this.m.Contact.updateOne({ _id: contact._id }, { $set: { bigcommerceCustomerId: customerId } });
+      contact.bigcommerceCustomerId = customerId;
+    }
+    return contact;
   }
 
   /** Inserts a transaction once; a second attempt returns the first one and `created: false`. */
   async record(tx: Omit<TransactionDoc, 'createdAt'>): Promise<{ transaction: TransactionDoc; created: boolean }> {
+    let transaction: TransactionDoc;
+    let created = true;
     try {
-      const doc = await this.m.Transaction.create({ ...tx, createdAt: new Date() });
-      return { transaction: doc.toObject(), created: true };
+      transaction = (await this.m.Transaction.create({ ...tx, createdAt: new Date() })).toObject();
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
       const existing = await this.m.Transaction.findById(tx._id).lean();
       if (!existing) throw err;
-      return { transaction: existing, created: false };
+      transaction = existing;
+      created = false;
     }
+    // Also when the transaction was there already: a crash may have come between the insert and its postings.
+    await this.post(transaction);
+    return { transaction, created };
   }
 
-  /** Which of these transaction ids are written (one query, ids only). */
+  /** Puts a written transaction on its contact's chain and, for orders and refunds, on a stats chain of its merchant. Idempotent: true if it posted anything. */
+  async post(tx: TransactionDoc): Promise<boolean> {
+    const posted = await this.chains.append(contactChain(tx.contactId), tx._id, (previous) => contactFold(previous, tx));
+    if (!countsInStats(tx)) return posted !== null;
+    const counted = await this.chains.append(statsChainOf(tx.merchantId, tx._id), tx._id, (previous) => statsFold(previous, tx));
+    return posted !== null || counted !== null;
+  }
+
+  /** Which of these transaction ids are written (lookups by _id, a few at a time). */
   async existing(ids: string[]): Promise<Set<string>> {
-    if (ids.length === 0) return new Set();
-    const rows = await this.m.Transaction.find({ _id: { $in: ids } }, { _id: 1 }).lean();
-    return new Set(rows.map((r) => r._id));
+    const found = await mapLimit(ids, 16, async (id) => ((await this.m.Transaction.exists({ _id: id })) ? id : null));
+    return new Set(found.filter((id): id is string => id !== null));
   }
 
   async transaction(id: string): Promise<TransactionDoc | null> {
@@ -85,68 +129,53 @@ export class Ledger {
   async contactsByEmail(merchantId: string, email: string): Promise<ContactView[]> {
     const normalized = normalizeEmail(email);
     if (!normalized) return [];
-    const contacts = await this.m.Contact.find({ merchantId, email: normalized }).lean();
-    return Promise.all(contacts.map(async (c) => this.view(c)));
+    const key = await this.m.ContactKey.findById(contactKey(merchantId, normalized)).lean();
+    const contact = key ? await this.m.Contact.findById(key.contactId).lean() : null;
+    return contact ? [await this.view(contact)] : [];
   }
 
   async contact(merchantId: string, contactId: string): Promise<ContactView | null> {
     if (!Types.ObjectId.isValid(contactId)) return null;
-    const c = await this.m.Contact.findOne({ _id: new Types.ObjectId(contactId), merchantId }).lean();
-    return c ? this.view(c) : null;
+    const c = await this.m.Contact.findById(new Types.ObjectId(contactId)).lean();
+    return c && c.merchantId === merchantId ? this.view(c) : null;
   }
 
-  /** The balance is the sum of the contact's transactions, always. */
+  /** The balance: the running total on the contact's newest posting, the sum of every posting before it. */
   async balance(contactId: Types.ObjectId): Promise<number> {
-    const [row] = await this.m.Transaction.aggregate<{ total: number }>([
-      { $match: { contactId } },
-      { $group: { _id: '$contactId', total: { $sum: '$points' } } },
-    ]);
-    return row?.total ?? 0;
+    return (await this.chains.head(contactChain(contactId)))?.balance ?? 0;
   }
 
-  /** Newest first; the cursor is opaque (base64url of the last row's time and id). */
+  /** Newest first, in the order they were posted; the cursor is opaque (base64url of the next seq). */
   async transactions(merchantId: string, contactId: string, limit: number, cursor?: string): Promise<{ transactions: TransactionView[]; nextCursor: string | null }> {
-    const filter: Record<string, unknown> = { merchantId, contactId: new Types.ObjectId(contactId) };
-    if (cursor) {
-      const { t, id } = decodeCursor(cursor);
-      filter.$or = [{ createdAt: { $lt: new Date(t) } }, { createdAt: new Date(t), _id: { $lt: id } }];
-    }
-    const rows = await this.m.Transaction.find(filter).sort({ createdAt: -1, _id: -1 }).limit(limit + 1).lean();
-    const page = rows.slice(0, limit);
+    const chain = contactChain(contactId);
+    const from = cursor ? decodeCursor(cursor) : ((await this.chains.head(chain))?.seq ?? 0);
+    const page = await this.chains.range(chain, from, limit);
     const last = page[page.length - 1];
     return {
-      transactions: page.map((r) => ({
-        id: r._id,
-        type: r.type,
-        // FerretDB drops null fields on read
-        orderId: r.orderId ?? null,
-        refundId: r.refundId ?? null,
-        redemptionId: r.redemptionId ?? null,
-        amount: r.amount ?? null,
-        currency: r.currency,
-        // Rows from before multi-currency support were all in the default currency.
-        defaultAmount: r.defaultAmount ?? r.amount,
-        defaultCurrency: r.defaultCurrency ?? r.currency,
-        exchangeRate: r.exchangeRate ?? null,
-        points: r.points,
-        createdAt: r.createdAt.toISOString(),
-      })),
-      nextCursor: rows.length > limit && last ? encodeCursor(last.createdAt.getTime(), last._id) : null,
+      transactions: page.map((p) => toView(p)),
+      nextCursor: last && last.seq > 1 && page.length === limit ? encodeCursor(last.seq - 1) : null,
     };
   }
 
   /** The store's default currency as the merchant's newest order recorded it (points and amount-off rewards are in it). */
   async defaultCurrency(merchantId: string): Promise<string | null> {
-    const [row] = await this.m.Transaction.find({ merchantId, type: 'order' }).sort({ createdAt: -1 }).limit(1).lean();
-    return row ? (row.defaultCurrency ?? row.currency) : null;
+    const heads = await this.statsHeads(merchantId);
+    const newest = heads.filter((h) => h.currency).sort((a, b) => b.postedAt.getTime() - a.postedAt.getTime())[0];
+    return newest?.currency ?? null;
   }
 
+  /** The merchant's counts: the sums over its stats chains' newest postings. */
   async stats(merchantId: string): Promise<{ ordersCredited: number; refundsDeducted: number }> {
-    const [ordersCredited, refundsDeducted] = await Promise.all([
-      this.m.Transaction.countDocuments({ merchantId, type: 'order' }),
-      this.m.Transaction.countDocuments({ merchantId, type: 'refund' }),
-    ]);
-    return { ordersCredited, refundsDeducted };
+    const heads = await this.statsHeads(merchantId);
+    return {
+      ordersCredited: heads.reduce((n, h) => n + (h.ordersCredited ?? 0), 0),
+      refundsDeducted: heads.reduce((n, h) => n + (h.refundsDeducted ?? 0), 0),
+    };
+  }
+
+  private async statsHeads(merchantId: string): Promise<PostingDoc[]> {
+    const heads = await Promise.all(Array.from({ length: STATS_CHAINS }, (_, k) => this.chains.head(statsChain(merchantId, k))));
+    return heads.filter((h): h is PostingDoc => h !== null);
   }
 
   private async view(c: ContactDoc): Promise<ContactView> {
@@ -160,18 +189,68 @@ export class Ledger {
   }
 }
 
+/** A contact chain's next posting: the running balance and the transaction as listed. */
+export function contactFold(previous: PostingDoc | null, tx: TransactionDoc): { balance: number; tx: PostedTransaction } {
+  return {
+    balance: (previous?.balance ?? 0) + tx.points,
+    tx: {
+      type: tx.type,
+      orderId: tx.orderId ?? null,
+      refundId: tx.refundId ?? null,
+      redemptionId: tx.redemptionId ?? null,
+      amount: tx.amount ?? null,
+      currency: tx.currency,
+      defaultAmount: tx.defaultAmount ?? tx.amount ?? null,
+      defaultCurrency: tx.defaultCurrency ?? tx.currency,
+      exchangeRate: tx.exchangeRate ?? null,
+      points: tx.points,
+      createdAt: tx.createdAt,
+    },
+  };
+}
+
+export const countsInStats = (tx: Pick<TransactionDoc, 'type'>) => tx.type === 'order' || tx.type === 'refund';
+
+/** A stats chain's next posting: the merchant's running counts, and the newest order's default currency. */
+export function statsFold(previous: PostingDoc | null, tx: TransactionDoc): Pick<PostingDoc, 'ordersCredited' | 'refundsDeducted' | 'currency'> {
+  return {
+    ordersCredited: (previous?.ordersCredited ?? 0) + (tx.type === 'order' ? 1 : 0),
+    refundsDeducted: (previous?.refundsDeducted ?? 0) + (tx.type === 'refund' ? 1 : 0),
+    currency: tx.type === 'order' ? (tx.defaultCurrency ?? tx.currency) : previous?.currency,
+  };
+}
+
+function toView(p: PostingDoc): TransactionView {
+  const tx = p.tx as PostedTransaction;
+  return {
+    id: p.txId,
+    type: tx.type,
+    // FerretDB drops null fields on read
+    orderId: tx.orderId ?? null,
+    refundId: tx.refundId ?? null,
+    redemptionId: tx.redemptionId ?? null,
+    amount: tx.amount ?? null,
+    currency: tx.currency,
+    defaultAmount: tx.defaultAmount ?? tx.amount ?? null,
+    defaultCurrency: tx.defaultCurrency ?? tx.currency,
+    exchangeRate: tx.exchangeRate ?? null,
+    points: tx.points,
+    createdAt: new Date(tx.createdAt).toISOString(),
+  };
+}
+
 export class BadCursorError extends Error {
   override readonly name = 'BadCursorError';
 }
 
-function encodeCursor(t: number, id: string): string {
-  return Buffer.from(JSON.stringify({ t, id })).toString('base64url');
+function encodeCursor(seq: number): string {
+  return Buffer.from(JSON.stringify({ s: seq })).toString('base64url');
 }
 
-function decodeCursor(cursor: string): { t: number; id: string } {
+function decodeCursor(cursor: string): number {
   try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { t: unknown; id: unknown };
-    if (typeof v.t === 'number' && typeof v.id === 'string') return { t: v.t, id: v.id };
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { s: unknown };
+    if (Number.isSafeInteger(v.s) && (v.s as number) > 0) return v.s as number;
   } catch {
     /* fall through */
   }

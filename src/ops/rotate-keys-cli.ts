@@ -1,6 +1,6 @@
 import { configOrExit, keyring } from '../config';
 import { runCli } from '../dev/cli';
-import { openStore } from '../store';
+import { openStore, schemaFor } from '../store';
 import { connectClient } from '../temporal/client';
 import { rotateKeys } from './rotate-keys';
 
@@ -8,7 +8,7 @@ import { rotateKeys } from './rotate-keys';
 runCli(async () => {
   const config = configOrExit();
   const keys = keyring(config);
-  const [store, client] = await Promise.all([openStore(config.MONGODB_URI, keys), connectClient(config)]);
+  const [store, client] = await Promise.all([openStore(config.MONGODB_URI, keys, { schema: schemaFor(config.NODE_ENV) }), connectClient(config)]);
   try {
     const r = await rotateKeys({ config, store, client });
     process.stdout.write(

@@ -3,7 +3,7 @@ import type { Connection } from '@temporalio/client';
 import { connectClient } from '../temporal/client';
 import { missingSearchAttributes } from '../temporal/search-attributes';
 import { logger } from '../logger';
-import { openStore } from '../store';
+import { openStore, schemaFor } from '../store';
 import { DEFAULT_METRICS_PORT } from '../observability/metrics';
 import { createWorker, startWorkerMetrics } from './worker';
 
@@ -12,7 +12,7 @@ async function main() {
   const config = configOrExit();
   const metricsServer = await startWorkerMetrics(config, DEFAULT_METRICS_PORT.worker);
   await requireSearchAttributes(config);
-  const store = await openStore(config.MONGODB_URI, keyring(config));
+  const store = await openStore(config.MONGODB_URI, keyring(config), { schema: schemaFor(config.NODE_ENV) });
   const { worker, connection } = await createWorker({ config, store });
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, temporal: config.TEMPORAL_ADDRESS }, 'worker polling');
   // The SDK's runtime turns SIGINT/SIGTERM into a graceful shutdown: run() returns once in-flight tasks finish.
