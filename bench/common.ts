@@ -1,0 +1,53 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { FAILURE_CONVERTER_PATH } from '../src/temporal/codec';
+
+export function percentiles(samples: number[]) {
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (p: number) => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+  return { p50: at(50), p95: at(95), p99: at(99), max: s[s.length - 1]! };
+}
+
+export const fmt = (n: number) => n.toFixed(2).padStart(8);
+
+/** The workflow bundle, built once per bench run into `dir`. */
+export async function bundleFor(dir: string): Promise<string> {
+  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), failureConverterPath: FAILURE_CONVERTER_PATH });
+  const bundlePath = path.join(dir, 'bundle.js');
+  writeFileSync(bundlePath, bundle.code);
+  return bundlePath;
+}
+
+/** Runs `n` calls of `fn`, `concurrency` at a time; answers each call's latency in ms and the wall time. */
+export async function load(n: number, concurrency: number, fn: (i: number) => Promise<void>) {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        const i = next++;
+        const t = performance.now();
+        await fn(i);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  return { latencies, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Runs bench/loadgen.ts in a child process with `spec` and answers what it measured. */
+export async function loadFromAnotherProcess(spec: import('./loadgen').LoadSpec, dir: string): Promise<{ latencies: number[]; seconds: number; statuses: Record<string, number> }> {
+  const { spawn } = await import('node:child_process');
+  const { writeFileSync: write } = await import('node:fs');
+  const file = path.join(dir, `load-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
+  write(file, JSON.stringify(spec));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'loadgen.ts'), file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let outText = '';
+    child.stdout.on('data', (d: Buffer) => (outText += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(outText)) : reject(new Error(`loadgen exited ${code}`))));
+  });
+}
