@@ -189,24 +189,27 @@ export class Ledger {
   }
 }
 
+/** A transaction's listed fields, with the nulls FerretDB drops on read put back. */
+function listedFields(tx: PostedTransaction): PostedTransaction {
+  return {
+    type: tx.type,
+    orderId: tx.orderId ?? null,
+    refundId: tx.refundId ?? null,
+    redemptionId: tx.redemptionId ?? null,
+    amount: tx.amount ?? null,
+    currency: tx.currency,
+    // Rows from before multi-currency support were all in the default currency.
+    defaultAmount: tx.defaultAmount ?? tx.amount ?? null,
+    defaultCurrency: tx.defaultCurrency ?? tx.currency,
+    exchangeRate: tx.exchangeRate ?? null,
+    points: tx.points,
+    createdAt: tx.createdAt,
+  };
+}
+
 /** A contact chain's next posting: the running balance and the transaction as listed. */
 export function contactFold(previous: PostingDoc | null, tx: TransactionDoc): { balance: number; tx: PostedTransaction } {
-  return {
-    balance: (previous?.balance ?? 0) + tx.points,
-    tx: {
-      type: tx.type,
-      orderId: tx.orderId ?? null,
-      refundId: tx.refundId ?? null,
-      redemptionId: tx.redemptionId ?? null,
-      amount: tx.amount ?? null,
-      currency: tx.currency,
-      defaultAmount: tx.defaultAmount ?? tx.amount ?? null,
-      defaultCurrency: tx.defaultCurrency ?? tx.currency,
-      exchangeRate: tx.exchangeRate ?? null,
-      points: tx.points,
-      createdAt: tx.createdAt,
-    },
-  };
+  return { balance: (previous?.balance ?? 0) + tx.points, tx: listedFields(tx) };
 }
 
 export const countsInStats = (tx: Pick<TransactionDoc, 'type'>) => tx.type === 'order' || tx.type === 'refund';
@@ -221,22 +224,8 @@ export function statsFold(previous: PostingDoc | null, tx: TransactionDoc): Pick
 }
 
 function toView(p: PostingDoc): TransactionView {
-  const tx = p.tx as PostedTransaction;
-  return {
-    id: p.txId,
-    type: tx.type,
-    // FerretDB drops null fields on read
-    orderId: tx.orderId ?? null,
-    refundId: tx.refundId ?? null,
-    redemptionId: tx.redemptionId ?? null,
-    amount: tx.amount ?? null,
-    currency: tx.currency,
-    defaultAmount: tx.defaultAmount ?? tx.amount ?? null,
-    defaultCurrency: tx.defaultCurrency ?? tx.currency,
-    exchangeRate: tx.exchangeRate ?? null,
-    points: tx.points,
-    createdAt: new Date(tx.createdAt).toISOString(),
-  };
+  const tx = listedFields(p.tx as PostedTransaction);
+  return { id: p.txId, ...tx, createdAt: new Date(tx.createdAt).toISOString() };
 }
 
 export class BadCursorError extends Error {
