@@ -90,6 +90,18 @@ function spawnServer(name: string, bin: string, args: string[], log: (line: stri
   return { child, tail };
 }
 
+/**
+ * The embedded servers' SQLite files (Temporal's and the store's) run in WAL mode
+ * with synchronous=NORMAL: a committed write survives any crash of a process
+ * (the contract's promise), and only an OS crash or power cut can lose the last
+ * commits, which is also what a laptop's dev setup can afford. It spares an fsync
+ * per commit. `EMBEDDED_SQLITE_SYNCHRONOUS=full` restores SQLite's defaults
+ * (Temporal's rollback journal, fsync on every commit), e.g. to measure the difference.
+ */
+export function embeddedSqliteSynchronous(env: NodeJS.ProcessEnv = process.env): 'normal' | 'full' {
+  return env.EMBEDDED_SQLITE_SYNCHRONOUS === 'full' ? 'full' : 'normal';
+}
+
 export interface TemporalOptions {
   port: number;
   uiPort: number | null; // null: headless
@@ -126,6 +138,7 @@ async function startTemporalOnce(opts: TemporalOptions): Promise<ManagedServer &
   if (opts.dbFile) {
     mkdirSync(path.dirname(opts.dbFile), { recursive: true });
     args.push('--db-filename', opts.dbFile);
+    if (embeddedSqliteSynchronous() === 'normal') args.push('--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
   }
   if (opts.codecEndpoint) args.push('--ui-codec-endpoint', opts.codecEndpoint);
   for (const sa of searchAttributeFlags) args.push('--search-attribute', sa);
@@ -177,7 +190,14 @@ export async function startStore(opts: StoreOptions): Promise<ManagedServer & { 
   const args =
     store.kind === 'mongod'
       ? ['--dbpath', opts.dataDir, '--port', String(opts.port), '--bind_ip', '127.0.0.1', '--quiet']
-      : ['--listen-addr', `127.0.0.1:${opts.port}`, '--sqlite-url', `file:${path.resolve(opts.dataDir)}/`, '--log-level', 'error'];
+      : [
+          '--listen-addr',
+          `127.0.0.1:${opts.port}`,
+          '--sqlite-url',
+          `file:${path.resolve(opts.dataDir)}/${embeddedSqliteSynchronous() === 'normal' ? '?_pragma=synchronous(normal)' : ''}`,
+          '--log-level',
+          'error',
+        ];
   const { child, tail } = spawnServer(store.kind, store.path, args, log);
   const server = manage(store.kind, child);
   try {
