@@ -51,3 +51,50 @@ export async function loadFromAnotherProcess(spec: import('./loadgen').LoadSpec,
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(outText)) : reject(new Error(`loadgen exited ${code}`))));
   });
 }
+
+/**
+ * The servers a bench runs against, started as `npm start` starts them (Temporal's
+ * dev server on a database file, the embedded store on its data directory, both on
+ * free ports), and the system on them: API, worker and sandbox in this process.
+ */
+export async function startBench(prefix: string) {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const os = await import('node:os');
+  const { freePort, startStore, startTemporal } = await import('../src/dev/servers');
+  const { startSystem } = await import('../test/helpers/system');
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  const say = (l: string) => process.stderr.write(`${l}\n`);
+  const [temporal, store, bundlePath] = await Promise.all([
+    freePort().then((port) => startTemporal({ port, uiPort: null, namespace: 'default', dbFile: path.join(dir, 'temporal.db'), log: say })),
+    freePort().then((port) => startStore({ port, dataDir: path.join(dir, 'store'), log: say })),
+    bundleFor(dir),
+  ]);
+  Object.assign(process.env, {
+    TEST_TEMPORAL_ADDRESS: temporal.address,
+    TEST_MONGODB_URL: store.uri.replace(/\/[^/]*$/, ''),
+    TEST_WORKFLOW_BUNDLE: bundlePath,
+  });
+  const sys = await startSystem();
+  return {
+    dir,
+    say,
+    sys,
+    storeKind: store.kind,
+    async stop() {
+      await sys.stop();
+      await Promise.allSettled([temporal.stop(), store.stop()]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs a bench's main and exits with its outcome. */
+export function runBench(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      process.stderr.write(`${(err as Error).stack ?? err}\n`);
+      process.exit(1);
+    },
+  );
+}

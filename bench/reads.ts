@@ -15,15 +15,12 @@
  * The ledger is seeded in bulk (seed-ledger.ts) in the shape Ledger.record()
  * writes, and checked against Ledger.record() before anything is measured.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { Types } from 'mongoose';
 import { orderTransactionId } from '../src/ledger/ledger';
-import { freePort, startStore, startTemporal } from '../src/dev/servers';
-import { startSystem } from '../test/helpers/system';
+import type { System } from '../test/helpers/system';
 import { seedMerchant, type Seeded } from './seed-ledger';
-import { bundleFor, fmt, percentiles } from './common';
+import { fmt, percentiles, runBench, startBench } from './common';
 
 const MAIN = Number(process.env.BENCH_READS_MAIN ?? 100_000);
 const CONTACTS = Number(process.env.BENCH_READS_CONTACTS ?? 1_000);
@@ -32,20 +29,9 @@ const CALLS = 30;
 const BASELINE_CALLS = Number(process.env.BENCH_READS_BASELINE_CALLS ?? 3);
 
 async function main() {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bc-bench-reads-'));
-  const say = (l: string) => process.stderr.write(`${l}\n`);
-  const [temporal, store, bundlePath] = await Promise.all([
-    freePort().then((port) => startTemporal({ port, uiPort: null, namespace: 'default', log: say })),
-    freePort().then((port) => startStore({ port, dataDir: path.join(dir, 'store'), log: say })),
-    bundleFor(dir),
-  ]);
-  Object.assign(process.env, {
-    TEST_TEMPORAL_ADDRESS: temporal.address,
-    TEST_MONGODB_URL: store.uri.replace(/\/[^/]*$/, ''),
-    TEST_WORKFLOW_BUNDLE: bundlePath,
-  });
-  const sys = await startSystem();
-  const out: string[] = ['', `reads: ${os.cpus().length} cores, store ${store.kind}; p50 / p95 / max in ms over ${CALLS} calls`, ''];
+  const bench = await startBench('bc-bench-reads-');
+  const { dir, say, sys } = bench;
+  const out: string[] = ['', `reads: ${os.cpus().length} cores, store ${bench.storeKind}; p50 / p95 / max in ms over ${CALLS} calls`, ''];
   try {
     await sys.stopWorker(); // reads only: nothing else competes for the cores
     const ledger = sys.store.ledger;
@@ -136,14 +122,12 @@ async function main() {
     out.push('');
     process.stdout.write(out.join('\n'));
   } finally {
-    await sys.stop();
-    await Promise.allSettled([temporal.stop(), store.stop()]);
-    rmSync(dir, { recursive: true, force: true });
+    await bench.stop();
   }
 }
 
 /** The seeded ledger answers like one Ledger.record() wrote: one more order, one more refund, through the ledger's own code. */
-async function check(sys: Awaited<ReturnType<typeof startSystem>>, merchantId: string, seeded: Seeded) {
+async function check(sys: System, merchantId: string, seeded: Seeded) {
   const ledger = sys.store.ledger;
   const c = seeded.contacts[1]!;
   const contactId = new Types.ObjectId(c.id);
@@ -164,10 +148,4 @@ async function check(sys: Awaited<ReturnType<typeof startSystem>>, merchantId: s
   c.balance += 2;
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    process.stderr.write(`${(err as Error).stack ?? err}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

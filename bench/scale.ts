@@ -1,0 +1,118 @@
+/**
+ * `npm run bench` (scale section), or alone `npm run bench:scale`:
+ *
+ * 1. Flood: BENCH_FLOOD (default 12,000) order webhooks for one merchant while
+ *    no worker runs, posted 32 at a time: how many were answered 200 (or 503),
+ *    how long one worker then takes to credit them all, that each is credited
+ *    once, and the history length of every run of the merchant's chain
+ *    (describe(), the contract's bound is 10,000 events).
+ * 2. Merchants: 10 installed, then BENCH_MERCHANTS (default 1,000): the
+ *    process's memory (API, worker and sandbox share it, as under npm start)
+ *    and the time from an order's creation in BigCommerce to its credit in the
+ *    ledger, for 100 orders at 10/s spread over the merchants, at each size.
+ *
+ * The servers run as `npm start` runs them: Temporal's dev server on a
+ * database file, the embedded store on its data directory.
+ */
+import os from 'node:os';
+import { orderTransactionId } from '../src/ledger/ledger';
+import { merchantWorkflowId } from '../src/workflows/messages';
+import { waitFor } from '../test/helpers/system';
+import { fmt, load, percentiles, runBench, startBench } from './common';
+
+const FLOOD = Number(process.env.BENCH_FLOOD ?? 12_000);
+const MERCHANTS = Number(process.env.BENCH_MERCHANTS ?? 1_000);
+const SAMPLE_ORDERS = 100;
+
+async function main() {
+  const bench = await startBench('bc-bench-scale-');
+  const { dir, say, sys } = bench;
+  const out: string[] = ['', `scale: ${os.cpus().length} cores, store ${bench.storeKind}, Temporal on a database file`, ''];
+  try {
+    // 1. Flood.
+    if (FLOOD > 0) {
+      const id = 'flood';
+      const account = sys.newStore();
+      await sys.installActive(id, account);
+      const secret = sys.sandbox.hooks(account.storeHash)[0]!.headers['X-Loyalty-Webhook-Secret']!;
+      for (const hook of sys.sandbox.hooks(account.storeHash)) sys.sandbox.deactivateHook(account.storeHash, hook.id);
+      const orders = Array.from({ length: FLOOD }, (_, i) => sys.sandbox.createOrder(account.storeHash, { totalIncTax: '2.0000', email: `flood${i % 200}@example.com` }));
+      await sys.stopWorker();
+      const statuses = new Map<number, number>();
+      const ingest = await load(FLOOD, 32, async (i) => {
+        const res = await fetch(`${sys.api}/webhooks/bigcommerce/${id}`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', 'X-Loyalty-Webhook-Secret': secret },
+          body: JSON.stringify({ scope: 'store/order/created', store_id: '1', data: { type: 'order', id: orders[i]!.id }, hash: `f${i}`, created_at: 0, producer: `stores/${account.storeHash}` }),
+        });
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        await res.arrayBuffer();
+      });
+      const started = performance.now();
+      await sys.startWorker();
+      await waitFor(async () => ((await sys.store.ledger.stats(id)).ordersCredited === (statuses.get(200) ?? 0) ? true : undefined), 3_600_000, 'the flood credited', 1_000);
+      const drainSeconds = (performance.now() - started) / 1000;
+      let balances = 0;
+      for (let c = 0; c < 200; c++) balances += (await sys.store.ledger.contactsByEmail(id, `flood${c}@example.com`))[0]?.balance ?? 0;
+      const runs: number[] = [];
+      for await (const run of sys.client.workflow.list({ query: `WorkflowId = "${merchantWorkflowId(id)}"` })) {
+        runs.push((await sys.client.workflow.getHandle(run.workflowId, run.runId).describe()).historyLength);
+      }
+      const w = percentiles(ingest.latencies);
+      out.push(
+        `flood: ${FLOOD} order webhooks for one merchant, no worker running, 32 concurrent`,
+        `  answered ${[...statuses].map(([s, n]) => `${n} × ${s}`).join(', ')} in ${ingest.seconds.toFixed(1)} s (${(FLOOD / ingest.seconds).toFixed(0)} req/s; p50 ${w.p50.toFixed(1)} ms, p99 ${w.p99.toFixed(1)} ms)`,
+        `  one worker then credited them in ${drainSeconds.toFixed(1)} s (${((statuses.get(200) ?? 0) / drainSeconds).toFixed(1)} orders/s); ordersCredited ${(await sys.store.ledger.stats(id)).ordersCredited}, points ${balances} (expected ${2 * (statuses.get(200) ?? 0)})`,
+        `  merchant runs in the chain: ${runs.length}; history events per run: max ${Math.max(...runs)}, all ${runs.join(' ')}`,
+        '',
+      );
+    }
+
+    // 2. Merchants.
+    const merchants: { id: string; storeHash: string }[] = [];
+    const grow = async (to: number) => {
+      const from = merchants.length;
+      const started = performance.now();
+      await load(to - from, 8, async (i) => {
+        const id = `m${from + i}`;
+        const account = sys.newStore();
+        await sys.installActive(id, account);
+        merchants.push({ id, storeHash: account.storeHash });
+      });
+      say(`installed ${to - from} merchants in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    };
+    const sample = async () => {
+      const placed: { merchantId: string; orderId: number; at: number }[] = [];
+      for (let i = 0; i < SAMPLE_ORDERS; i++) {
+        const m = merchants[Math.floor((i * merchants.length) / SAMPLE_ORDERS)]!;
+        const o = sys.sandbox.createOrder(m.storeHash, { totalIncTax: '5.0000', email: `s${i}@example.com` });
+        placed.push({ merchantId: m.id, orderId: o.id, at: Date.now() });
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const latencies = await waitFor(async () => {
+        const txs = await Promise.all(placed.map((p) => sys.store.ledger.transaction(orderTransactionId(p.merchantId, p.orderId))));
+        return txs.every(Boolean) ? txs.map((t, i) => t!.createdAt.getTime() - placed[i]!.at) : undefined;
+      }, 600_000, 'the sample credited', 500);
+      global.gc?.();
+      const mem = process.memoryUsage();
+      return { ...percentiles(latencies), rssMb: mem.rss / 2 ** 20, heapMb: mem.heapUsed / 2 ** 20 };
+    };
+    await grow(10);
+    const small = await sample();
+    await grow(MERCHANTS);
+    const large = await sample();
+    out.push(
+      `merchants: ${SAMPLE_ORDERS} orders at 10/s spread over the merchants, order created → credited (ms); memory of the process (API + worker + sandbox)`,
+      '                      p50      p95      max   RSS MB  heap MB',
+      `  10 merchants   ${fmt(small.p50)} ${fmt(small.p95)} ${fmt(small.max)} ${fmt(small.rssMb)} ${fmt(small.heapMb)}`,
+      `  ${String(MERCHANTS).padEnd(5)} merchants${fmt(large.p50)} ${fmt(large.p95)} ${fmt(large.max)} ${fmt(large.rssMb)} ${fmt(large.heapMb)}`,
+      `  ratio          ${fmt(large.p50 / small.p50)} ${fmt(large.p95 / small.p95)} ${fmt(large.max / small.max)} ${fmt(large.rssMb / small.rssMb)} ${fmt(large.heapMb / small.heapMb)}`,
+      '',
+    );
+    process.stdout.write(out.join('\n'));
+  } finally {
+    await bench.stop();
+  }
+}
+
+runBench(main);
