@@ -104,9 +104,9 @@ async function main() {
     out.push(
       `merchants: ${SAMPLE_ORDERS} orders at 10/s spread over the merchants, order created → credited (ms); memory of the process (API + worker + sandbox)`,
       '                      p50      p95      max   RSS MB  heap MB',
-      `  10 merchants   ${fmt(small.p50)} ${fmt(small.p95)} ${fmt(small.max)} ${fmt(small.rssMb)} ${fmt(small.heapMb)}`,
-      `  ${String(MERCHANTS).padEnd(5)} merchants${fmt(large.p50)} ${fmt(large.p95)} ${fmt(large.max)} ${fmt(large.rssMb)} ${fmt(large.heapMb)}`,
-      `  ratio          ${fmt(large.p50 / small.p50)} ${fmt(large.p95 / small.p95)} ${fmt(large.max / small.max)} ${fmt(large.rssMb / small.rssMb)} ${fmt(large.heapMb / small.heapMb)}`,
+      `  ${'10 merchants'.padEnd(15)}${fmt(small.p50)} ${fmt(small.p95)} ${fmt(small.max)} ${fmt(small.rssMb)} ${fmt(small.heapMb)}`,
+      `  ${`${MERCHANTS} merchants`.padEnd(15)}${fmt(large.p50)} ${fmt(large.p95)} ${fmt(large.max)} ${fmt(large.rssMb)} ${fmt(large.heapMb)}`,
+      `  ${'ratio'.padEnd(15)}${fmt(large.p50 / small.p50)} ${fmt(large.p95 / small.p95)} ${fmt(large.max / small.max)} ${fmt(large.rssMb / small.rssMb)} ${fmt(large.heapMb / small.heapMb)}`,
       '',
     );
     process.stdout.write(out.join('\n'));
