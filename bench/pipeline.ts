@@ -13,7 +13,8 @@
  *    orders/s for the whole batch (ingest and processing overlap).
  * 3. The same again, open loop at BENCH_RATE req/s (default 500, at most
  *    BENCH_CONCURRENCY in flight; latency from when each request was due).
- * 4. A naive, non-durable handler (an HTTP route that fetches the order from
+ * 4. 100 refunds: BigCommerce calls per refund.
+ * 5. A naive, non-durable handler (an HTTP route that fetches the order from
  *    the sandbox and inserts the credit), closed loop: orders/s, and the
  *    pipeline's ratio to it. BigCommerce order fetches per order.
  */
@@ -30,6 +31,7 @@ import { fmt, loadFromAnotherProcess, percentiles, runBench, startBench } from '
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 1_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const RATE = Number(process.env.BENCH_RATE ?? 500);
+const REFUNDS = 100;
 
 async function main() {
   const bench = await startBench('bc-bench-');
@@ -59,6 +61,10 @@ async function main() {
     };
     const credited = async () => waitFor(async () => ((await sys.store.ledger.stats(id)).ordersCredited >= accepted ? true : undefined), 1_800_000, `${accepted} credited`, 100);
 
+    // BENCH_WORKER=process: the worker in a process of its own (`npm run worker`, as production runs it), not in the API's.
+    const workerProcess = process.env.BENCH_WORKER === 'process' ? await spawnWorker(sys.env) : null;
+    if (workerProcess) await sys.stopWorker();
+
     // Warm-up: connections, JIT, first workflow tasks.
     const warm = newOrders().slice(0, 50);
     acceptedOf(await loadFromAnotherProcess({ ...webhooks(warm), concurrency: 8 }, dir), 'warm-up');
@@ -77,6 +83,21 @@ async function main() {
     const openOrders = newOrders();
     const open = acceptedOf(await loadFromAnotherProcess({ ...webhooks(openOrders), rate: RATE }, dir), 'open loop');
     await credited();
+
+    // Refunds (made with BigCommerce's Refund feature), their webhooks from the load generator: BigCommerce calls per refund.
+    const refunded = closedOrders.slice(0, Math.min(REFUNDS, closedOrders.length));
+    const refunds = refunded.map((o) => sys.sandbox.createRefund(account.storeHash, o.id, 5));
+    const refundRequestsBefore = sys.sandbox.requests(account.storeHash).length;
+    const refundLoad = await loadFromAnotherProcess(
+      {
+        ...webhooks([]),
+        bodies: refunds.map((r) => JSON.stringify({ scope: 'store/order/refund/created', store_id: '1', data: { type: 'order', id: r.order_id, refund: { refund_id: r.id } }, hash: `r${r.id}`, created_at: 0, producer: `stores/${account.storeHash}` })),
+      },
+      dir,
+    );
+    const refundsAccepted = refundLoad.statuses['200'] ?? 0;
+    await waitFor(async () => ((await sys.store.ledger.stats(id)).refundsDeducted >= refundsAccepted ? true : undefined), 600_000, `${refundsAccepted} refunds deducted`, 100);
+    const refundCalls = sys.sandbox.requests(account.storeHash).length - refundRequestsBefore;
 
     // Baseline: a naive, non-durable handler: an HTTP route that fetches the order from the sandbox and inserts the credit.
     const direct = createLedgerActivities({ store: sys.store });
@@ -103,7 +124,7 @@ async function main() {
     const statuses = (s: Record<string, number>) => Object.entries(s).map(([k, v]) => `${v} × ${k}`).join(', ');
     const out = [
       '',
-      `pipeline: ${ORDERS} orders per phase, concurrency ${CONCURRENCY}, ${os.cpus().length} cores, store ${bench.storeKind}, Temporal on a database file, SQLite synchronous=${embeddedSqliteSynchronous()}`,
+      `pipeline: ${ORDERS} orders per phase, concurrency ${CONCURRENCY}, ${os.cpus().length} cores, store ${bench.storeKind}, Temporal on a database file, SQLite synchronous=${embeddedSqliteSynchronous()}, worker ${workerProcess ? 'in its own process' : "in the API's process (as npm start)"}`,
       '',
       'latency (ms), load from another process        p50      p95      p99      max    req/s',
       `GET /healthz (floor), closed loop          ${fmt(h.p50)} ${fmt(h.p95)} ${fmt(h.p99)} ${fmt(h.max)} ${fmt(ORDERS / healthz.seconds)}`,
@@ -112,13 +133,21 @@ async function main() {
       '',
       `webhook → credited, worker running: ${ORDERS} orders in ${e2eSeconds.toFixed(2)} s = ${e2eRate.toFixed(1)} orders/s`,
       `naive handler (HTTP → fetch the order → insert the credit, not durable): ${naiveRate.toFixed(1)} orders/s; the pipeline runs at ${(e2eRate / naiveRate).toFixed(2)}× of that`,
-      `BigCommerce order fetches per order in the pipeline: ${(bigcommerceCalls / ORDERS).toFixed(2)}`,
+      `BigCommerce order fetches per order in the pipeline: ${(bigcommerceCalls / ORDERS).toFixed(2)}; BigCommerce calls per refund: ${(refundCalls / Math.max(1, refundsAccepted)).toFixed(2)} (${refundsAccepted} refunds)`,
       '',
     ];
     process.stdout.write(out.join('\n'));
+    workerProcess?.kill('SIGTERM');
   } finally {
     await bench.stop();
   }
+}
+
+/** `npm run worker` with the system's environment, on its task queue. */
+async function spawnWorker(env: Record<string, string>) {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], { cwd: `${__dirname}/..`, env: { ...process.env, ...env, METRICS_PORT: '0', LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  return child;
 }
 
 runBench(main);
