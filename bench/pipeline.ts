@@ -71,6 +71,7 @@ async function main() {
     await credited();
 
     const healthz = await loadFromAnotherProcess({ url: `${sys.api}/healthz`, method: 'GET', n: ORDERS, concurrency: CONCURRENCY }, dir);
+    const healthzOpen = await loadFromAnotherProcess({ url: `${sys.api}/healthz`, method: 'GET', n: ORDERS, concurrency: CONCURRENCY, rate: RATE }, dir);
 
     const closedOrders = newOrders();
     const requestsBefore = sys.sandbox.requests(account.storeHash).length;
@@ -117,6 +118,7 @@ async function main() {
     naiveServer.close();
 
     const h = percentiles(healthz.latencies);
+    const ho = percentiles(healthzOpen.latencies);
     const w = percentiles(closed.latencies);
     const o = percentiles(open.latencies);
     const e2eRate = (closed.statuses['200'] ?? 0) / e2eSeconds;
@@ -129,6 +131,7 @@ async function main() {
       'latency (ms), load from another process        p50      p95      p99      max    req/s',
       `GET /healthz (floor), closed loop          ${fmt(h.p50)} ${fmt(h.p95)} ${fmt(h.p99)} ${fmt(h.max)} ${fmt(ORDERS / healthz.seconds)}`,
       `POST webhook → 200, closed loop, worker on ${fmt(w.p50)} ${fmt(w.p95)} ${fmt(w.p99)} ${fmt(w.max)} ${fmt(ORDERS / closed.seconds)}   (${statuses(closed.statuses)})`,
+      `GET /healthz (floor), open loop ${String(RATE).padStart(4)}/s     ${fmt(ho.p50)} ${fmt(ho.p95)} ${fmt(ho.p99)} ${fmt(ho.max)} ${fmt(ORDERS / healthzOpen.seconds)}`,
       `POST webhook → 200, open loop ${String(RATE).padStart(4)}/s, worker on${fmt(o.p50)} ${fmt(o.p95)} ${fmt(o.p99)} ${fmt(o.max)} ${fmt(ORDERS / open.seconds)}   (${statuses(open.statuses)})`,
       '',
       `webhook → credited, worker running: ${ORDERS} orders in ${e2eSeconds.toFixed(2)} s = ${e2eRate.toFixed(1)} orders/s`,
