@@ -135,9 +135,15 @@ export class Ledger {
   }
 
   async contact(merchantId: string, contactId: string): Promise<ContactView | null> {
+    const c = await this.contactDoc(merchantId, contactId);
+    return c ? this.view(c) : null;
+  }
+
+  /** The merchant's contact of that id, without its balance (one lookup). */
+  async contactDoc(merchantId: string, contactId: string): Promise<ContactDoc | null> {
     if (!Types.ObjectId.isValid(contactId)) return null;
     const c = await this.m.Contact.findById(new Types.ObjectId(contactId)).lean();
-    return c && c.merchantId === merchantId ? this.view(c) : null;
+    return c && c.merchantId === merchantId ? c : null;
   }
 
   /** The balance: the running total on the contact's newest posting, the sum of every posting before it. */

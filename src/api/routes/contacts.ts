@@ -27,10 +27,10 @@ export function contactsRouter({ store }: { store: Store }): Router {
     const merchantId = await merchantIdOf(req.params.merchantId);
     const q = TransactionsQuery.safeParse(req.query);
     if (!q.success) throw validationError(q.error);
-    const contact = await store.ledger.contact(merchantId, req.params.contactId);
+    const contact = await store.ledger.contactDoc(merchantId, req.params.contactId);
     if (!contact) throw notFound(`no contact ${req.params.contactId} for merchant ${merchantId}`);
     try {
-      res.json(await store.ledger.transactions(merchantId, contact.id, q.data.limit, q.data.cursor));
+      res.json(await store.ledger.transactions(merchantId, contact._id.toHexString(), q.data.limit, q.data.cursor));
     } catch (err) {
       if (err instanceof BadCursorError) throw new HttpError(400, 'bad_cursor', err.message);
       throw err;

@@ -51,7 +51,7 @@ export function redemptionsRouter({ client, store }: { client: Client; store: St
   router.post('/api/merchants/:merchantId/contacts/:contactId/redemptions', async (req, res) => {
     const { merchantId, status } = await merchantOf(req.params.merchantId);
     const contactId = String(req.params.contactId);
-    if (!(await store.ledger.contact(merchantId, contactId))) throw notFound(`no contact ${contactId} for merchant ${merchantId}`);
+    if (!(await store.ledger.contactDoc(merchantId, contactId))) throw notFound(`no contact ${contactId} for merchant ${merchantId}`);
     const parsed = RedemptionBody.safeParse(req.body);
     if (!parsed.success) throw validationError(parsed.error);
     const body = parsed.data;
