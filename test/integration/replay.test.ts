@@ -93,6 +93,32 @@ if (label) {
       await sys.stop();
     }
   });
+
+  test('record a merchant run that continued-as-new with a backlog of events', async () => {
+    const sys = await startSystem({ historyLimit: 100 });
+    try {
+      const id = 'replay-backlog';
+      const account = sys.newStore();
+      await sys.installActive(id, account);
+      await sys.stopWorker();
+      for (let i = 0; i < 80; i++) sys.sandbox.createOrder(account.storeHash, { totalIncTax: '3.0000', email: `b${i % 4}@example.com` });
+      await sys.sandbox.delivery.idle();
+      await sys.startWorker();
+      await waitFor(async () => ((await sys.state(id)).body.stats.ordersCredited === 80 ? true : undefined), 60_000, '80 credited');
+      const workflowId = `bigcommerce-merchant:${id}`;
+      // The first run that continued-as-new while events were still waiting.
+      const runs = [];
+      for await (const run of sys.client.workflow.list({ query: `WorkflowId = "${workflowId}" AND ExecutionStatus = "ContinuedAsNew"` })) runs.push(run);
+      runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+      expect(runs.length).toBeGreaterThan(0);
+      const history = await sys.client.workflow.getHandle(workflowId, runs[0]!.runId).fetchHistory();
+      const fixture: Fixture = { workflowId, encryptionKey: sys.config.ENCRYPTION_KEY, history: Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('base64') };
+      mkdirSync(path.join(dir, label), { recursive: true });
+      writeFileSync(path.join(dir, label, 'bigcommerce-merchant-continued.json'), JSON.stringify(fixture, null, 1) + '\n');
+    } finally {
+      await sys.stop();
+    }
+  }, 120_000);
 } else {
   const versions = readdirSync(dir).sort();
   const files = versions.flatMap((v) => readdirSync(path.join(dir, v)).filter((f) => f.endsWith('.json')).map((f) => path.join(v, f)));
