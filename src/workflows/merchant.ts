@@ -41,6 +41,9 @@ import {
   type WebhookEvent,
   webhookEventSignal,
   webhookEventsSignal,
+  packEvents,
+  type PackedEvent,
+  unpackEvents,
 } from './messages';
 import { orderWorkflow } from './order';
 import { redemptionWorkflow } from './redemption';
@@ -64,7 +67,10 @@ interface Carried {
   generation: number;
   pendingInstall: InstallRequested | null;
   uninstallRequested: boolean;
+  /** Events not yet dispatched, as runs before PACKED_EVENTS carried them. */
   events: WebhookEvent[];
+  /** The same, packed (runs since PACKED_EVENTS). */
+  packedEvents?: PackedEvent[];
   counters: MerchantCounters;
   reconciliation?: ReconciliationState;
   /** A reconciliation was due when the run continued-as-new. */
@@ -80,6 +86,7 @@ const MAX_BATCH = 50;
 /** Patch ids (runs recorded before them replay the old way; see test/fixtures/histories). */
 const RECONCILIATION = 'merchant-reconciliation';
 const DISPATCH_BEFORE_UNINSTALL = 'merchant-dispatches-acknowledged-events-before-uninstall';
+const PACKED_EVENTS = 'merchant-carries-packed-events';
 
 /** One sweep in progress: where each list continues, and what it found so far. */
 interface Sweep {
@@ -112,7 +119,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   let generation = carried?.generation ?? 0;
   let pendingInstall = carried?.pendingInstall ?? null;
   let uninstallRequested = carried?.uninstallRequested ?? false;
-  const events: WebhookEvent[] = [...(carried?.events ?? [])];
+  const events: WebhookEvent[] = [...(carried?.events ?? []), ...unpackEvents(carried?.packedEvents ?? [])];
   const counters: MerchantCounters = carried
     ? { ...carried.counters, runs: carried.counters.runs + 1 }
     : { eventsReceived: 0, ordersStarted: 0, refundsStarted: 0, duplicateEvents: 0, statusUpdates: 0, runs: 1 };
@@ -443,6 +450,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
     if (overHistoryLimit()) {
       await installing;
       await condition(allHandlersFinished);
+      const packed = patched(PACKED_EVENTS);
       return continueAsNew<typeof merchantWorkflow>({
         ...input,
         storeHash,
@@ -452,7 +460,8 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
           generation,
           pendingInstall,
           uninstallRequested,
-          events,
+          events: packed ? [] : events,
+          ...(packed ? { packedEvents: packEvents(events) } : {}),
           counters,
           reconciliation,
           // A sweep cut short starts over in the next run, from the same watermark.
