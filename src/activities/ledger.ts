@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { Types } from 'mongoose';
 import { normalizeEmail, orderTransactionId, refundTransactionId } from '../ledger/ledger';
@@ -35,8 +36,9 @@ export function createLedgerActivities({ store }: { store: Store }) {
         currency: order.currency,
         ...inDefaultCurrency(order.totalIncTax, order.currency, order.defaultCurrency, order.exchangeRate),
         points,
+        runId: currentRunId(),
       });
-      const outcome = created ? 'credited' : 'already_credited';
+      const outcome = created || writtenByThisRun(transaction) ? 'credited' : 'already_credited';
       if (created) metrics.pointsCredited.inc(points);
       activityLogger().info({ merchantId, orderId: order.orderId, points: transaction.points, outcome, transactionId: transaction._id }, 'order credit');
       return { outcome, credit: toCredit(transaction) };
@@ -68,13 +70,29 @@ export function createLedgerActivities({ store }: { store: Store }) {
         currency: input.credit.currency,
         ...inDefaultCurrency(input.amount, input.credit.currency, input.credit.defaultCurrency, input.credit.exchangeRate),
         points: input.points,
+        runId: currentRunId(),
       });
-      const outcome = created ? 'deducted' : 'already_deducted';
+      const outcome = created || writtenByThisRun(transaction) ? 'deducted' : 'already_deducted';
       if (created) metrics.pointsDeducted.inc(-input.points);
       activityLogger().info({ merchantId: input.merchantId, orderId: input.orderId, refundId: input.refundId, points: transaction.points, outcome }, 'refund deduction');
       return { outcome, transactionId: transaction._id, points: transaction.points };
     },
   };
+}
+
+/** The run of the workflow this activity serves; none when called outside an activity (the bench's naive handler). */
+function currentRunId(): string | undefined {
+  try {
+    return Context.current().info.workflowExecution?.runId;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Written by an earlier attempt of this same workflow run (see TransactionDoc.runId). */
+function writtenByThisRun(tx: Pick<TransactionDoc, 'runId'>): boolean {
+  const runId = currentRunId();
+  return runId !== undefined && tx.runId === runId;
 }
 
 type CreditRow = Pick<TransactionDoc, '_id' | 'points' | 'amount' | 'currency' | 'contactId' | 'defaultCurrency' | 'exchangeRate'>;

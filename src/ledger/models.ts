@@ -64,6 +64,12 @@ export interface TransactionDoc {
   /** The default → transactional rate the amount was divided by, on multi-currency orders. */
   exchangeRate?: string | null;
   points: number;
+  /**
+   * The workflow run that wrote it (orders and refunds). A local activity whose
+   * workflow task failed after it ran (a signal raced the completion) runs again
+   * in the same run: that is still this run's credit, not someone else's.
+   */
+  runId?: string;
   createdAt: Date;
 }
 
@@ -94,6 +100,7 @@ const transactionSchema = new Schema<TransactionDoc>(
     defaultCurrency: { type: String },
     exchangeRate: { type: String, default: null },
     points: { type: Number, required: true },
+    runId: { type: String },
     createdAt: { type: Date, required: true },
   },
   { versionKey: false, collection: 'transactions' },

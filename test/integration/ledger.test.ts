@@ -1,10 +1,13 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { Types } from 'mongoose';
+import { createLedgerActivities } from '../../src/activities/ledger';
 import { contactChain, contactFold, type Ledger, orderTransactionId, refundTransactionId } from '../../src/ledger/ledger';
 import { LEDGER_MIGRATION, migrateLedger, MigrationRequiredError } from '../../src/ledger/migrate';
 import type { TransactionDoc } from '../../src/ledger/models';
 import { Chains } from '../../src/ledger/postings';
+import type { OrderSnapshot } from '../../src/workflows/messages';
 import { openStore } from '../../src/store';
 import { startSystem, type System, uniqueId, waitFor } from '../helpers/system';
 
@@ -131,6 +134,19 @@ test('a crash between any two writes: the retry completes the job, never twice',
   expect((await ledger.contact(m, contact._id.toHexString()))!.balance).toBe(31);
 
   expect(await expectExact(m)).toEqual({ transactions: 4, contacts: 1 });
+});
+
+test("a credit repeated within its own workflow run (a local activity re-run after its task failed) is that run's credit; another run's is already_credited", async () => {
+  const m = uniqueId('rerun');
+  await sys.store.merchants.saveInstall({ merchantId: m, storeHash: `s${m}`, apiBase: 'x', clientId: 'x', name: null, accessToken: 'x', clientSecret: null, pointsPerCurrencyUnit: '1.0000' });
+  const activities = createLedgerActivities({ store: sys.store });
+  const order: OrderSnapshot = { orderId: 7, statusId: 11, totalIncTax: '12.0000', currency: 'USD', email: 'r@example.com', customerId: null, placedAt: Date.now() };
+  const inRun = (runId: string) => new MockActivityEnvironment({ workflowExecution: { workflowId: `bigcommerce-order:${m}:7`, runId } });
+  const first = inRun('run-1');
+  expect(await first.run(activities.creditOrder, { merchantId: m, order })).toMatchObject({ outcome: 'credited' });
+  expect(await first.run(activities.creditOrder, { merchantId: m, order })).toMatchObject({ outcome: 'credited' });
+  expect(await inRun('run-2').run(activities.creditOrder, { merchantId: m, order })).toMatchObject({ outcome: 'already_credited' });
+  expect(await expectExact(m)).toEqual({ transactions: 1, contacts: 1 });
 });
 
 test('transaction pages: newest first, cursors to the end, a foreign cursor is refused', async () => {
