@@ -1,7 +1,12 @@
-import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { freePort, startStore, startTemporal } from '../src/dev/servers';
 import { FAILURE_CONVERTER_PATH } from '../src/temporal/codec';
+import { startSystem } from '../test/helpers/system';
+import type { LoadSpec } from './loadgen';
 
 export function percentiles(samples: number[]) {
   const s = [...samples].sort((a, b) => a - b);
@@ -38,11 +43,9 @@ export async function load(n: number, concurrency: number, fn: (i: number) => Pr
 }
 
 /** Runs bench/loadgen.ts in a child process with `spec` and answers what it measured. */
-export async function loadFromAnotherProcess(spec: import('./loadgen').LoadSpec, dir: string): Promise<{ latencies: number[]; seconds: number; statuses: Record<string, number> }> {
-  const { spawn } = await import('node:child_process');
-  const { writeFileSync: write } = await import('node:fs');
+export async function loadFromAnotherProcess(spec: LoadSpec, dir: string): Promise<{ latencies: number[]; seconds: number; statuses: Record<string, number> }> {
   const file = path.join(dir, `load-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
-  write(file, JSON.stringify(spec));
+  writeFileSync(file, JSON.stringify(spec));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'loadgen.ts'), file], { stdio: ['ignore', 'pipe', 'inherit'] });
     let outText = '';
@@ -58,10 +61,6 @@ export async function loadFromAnotherProcess(spec: import('./loadgen').LoadSpec,
  * free ports), and the system on them: API, worker and sandbox in this process.
  */
 export async function startBench(prefix: string) {
-  const { mkdtempSync, rmSync } = await import('node:fs');
-  const os = await import('node:os');
-  const { freePort, startStore, startTemporal } = await import('../src/dev/servers');
-  const { startSystem } = await import('../test/helpers/system');
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
   const say = (l: string) => process.stderr.write(`${l}\n`);
   const [temporal, store, bundlePath] = await Promise.all([
