@@ -48,6 +48,12 @@ const envSchema = z.object({
   METRICS_PORT: z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535).optional(),
   /** Seconds between two reconciliations of one merchant (CONTRACT §4 rule 8). */
   RECONCILE_INTERVAL: z.coerce.number({ error: 'must be a number of seconds' }).int('must be whole seconds').min(5, 'must be at least 5').default(900),
+  /**
+   * Workflow tasks and local activities (an order's fetch and credit) a worker runs at once;
+   * unset, the SDK's defaults. Lower values leave cores to the API on a shared machine.
+   */
+  WORKER_MAX_WORKFLOW_TASKS: z.coerce.number({ error: 'must be a whole number' }).int().min(1).optional(),
+  WORKER_MAX_LOCAL_ACTIVITIES: z.coerce.number({ error: 'must be a whole number' }).int().min(1).optional(),
   /** The largest share of a store's rate-limit quota one worker process uses in a window (rule 10). */
   RATE_LIMIT_SHARE: z.coerce.number({ error: 'must be a number' }).gt(0, 'must be above 0').max(1, 'must be at most 1').default(0.8),
 });

@@ -12,7 +12,7 @@ import { temporalConnectOptions } from '../temporal/connection';
 import { PREBUILT_BUNDLE } from './bundle';
 
 export interface WorkerDeps {
-  config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_ENV' | 'TEMPORAL_TASK_QUEUE' | 'ENCRYPTION_KEY' | 'ENCRYPTION_OLD_KEYS' | 'PUBLIC_BASE_URL' | 'RATE_LIMIT_SHARE'>;
+  config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_ENV' | 'TEMPORAL_TASK_QUEUE' | 'ENCRYPTION_KEY' | 'ENCRYPTION_OLD_KEYS' | 'PUBLIC_BASE_URL' | 'RATE_LIMIT_SHARE' | 'WORKER_MAX_WORKFLOW_TASKS' | 'WORKER_MAX_LOCAL_ACTIVITIES'>;
   store: Store;
   /** Prebuilt workflow bundle (tests bundle once); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
@@ -67,6 +67,8 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
       requestTimeoutMs: deps.requestTimeoutMs,
     }),
     dataConverter: dataConverter(keys),
+    ...(config.WORKER_MAX_WORKFLOW_TASKS ? { maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_WORKFLOW_TASKS } : {}),
+    ...(config.WORKER_MAX_LOCAL_ACTIVITIES ? { maxConcurrentLocalActivityExecutions: config.WORKER_MAX_LOCAL_ACTIVITIES } : {}),
   });
   return { worker, connection };
 }

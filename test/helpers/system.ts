@@ -64,6 +64,8 @@ export async function startSystem(opts: SystemOptions = {}) {
     MERCHANT_HISTORY_LIMIT: String(opts.historyLimit ?? 5_000),
     RECONCILE_INTERVAL: String(opts.reconcileInterval ?? 900),
     LOG_LEVEL: 'silent',
+    // Worker tuning, for benches that measure it.
+    ...Object.fromEntries(['WORKER_MAX_WORKFLOW_TASKS', 'WORKER_MAX_LOCAL_ACTIVITIES'].flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : []))),
   };
   const config: Config = loadConfig(env);
   const processes = await startProcesses(config);
