@@ -3,6 +3,7 @@ import type { Keyring } from './crypto';
 import { ImportRepository } from './imports/repository';
 import { Ledger } from './ledger/ledger';
 import { migrateLedger, requireMigrated } from './ledger/migrate';
+import { logger } from './logger';
 import { MerchantRepository } from './merchants/repository';
 import { RedemptionRepository } from './redemptions/repository';
 
@@ -25,13 +26,12 @@ export interface StoreOptions {
    * `none`: touch nothing (the migrate command itself).
    */
   schema?: 'migrate' | 'require' | 'none';
-  say?: (line: string) => void;
 }
 
 /** The schema handling of a process: production leaves indexes and migrations to `npm run migrate`. */
 export const schemaFor = (nodeEnv: string): StoreOptions['schema'] => (nodeEnv === 'production' ? 'require' : 'migrate');
 
-export async function openStore(uri: string, keys: string | Keyring, { schema = 'migrate', say }: StoreOptions = {}): Promise<Store> {
+export async function openStore(uri: string, keys: string | Keyring, { schema = 'migrate' }: StoreOptions = {}): Promise<Store> {
   const connection = mongoose.createConnection(uri, { serverSelectionTimeoutMS: 5_000, autoIndex: schema === 'migrate', autoCreate: schema === 'migrate' });
   await connection.asPromise();
   const merchants = new MerchantRepository(connection, keys);
@@ -40,7 +40,10 @@ export async function openStore(uri: string, keys: string | Keyring, { schema = 
   const redemptions = new RedemptionRepository(connection);
   await Promise.all([merchants.init(), ledger.init(), imports.init(), redemptions.init()]);
   try {
-    if (schema === 'migrate') await migrateLedger(ledger, say);
+    if (schema === 'migrate') {
+      const done = await migrateLedger(ledger, (line) => logger.info(line.trim()));
+      if (done) logger.info(done, 'ledger migrated');
+    }
     if (schema === 'require') await requireMigrated(ledger);
   } catch (err) {
     await connection.close();
