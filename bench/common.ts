@@ -97,3 +97,9 @@ export function runBench(main: () => Promise<void>): void {
     },
   );
 }
+
+/** A BigCommerce callback body (ids only), as the sandbox would deliver it. */
+export function webhookBody(storeHash: string, scope: 'store/order/created' | 'store/order/refund/created', orderId: number, hash: string, refundId?: number): string {
+  const data = refundId === undefined ? { type: 'order', id: orderId } : { type: 'order', id: orderId, refund: { refund_id: refundId } };
+  return JSON.stringify({ scope, store_id: '1', data, hash, created_at: 0, producer: `stores/${storeHash}` });
+}

@@ -26,7 +26,7 @@ import { createLedgerActivities } from '../src/activities/ledger';
 import { snapshot } from '../src/activities/bigcommerce';
 import { embeddedSqliteSynchronous } from '../src/dev/servers';
 import { waitFor } from '../test/helpers/system';
-import { fmt, loadFromAnotherProcess, percentiles, runBench, startBench } from './common';
+import { fmt, loadFromAnotherProcess, percentiles, runBench, startBench, webhookBody } from './common';
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 1_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
@@ -49,7 +49,7 @@ async function main() {
       url: `${sys.api}/webhooks/bigcommerce/${id}`,
       method: 'POST' as const,
       headers: { 'Content-Type': 'application/json', 'X-Loyalty-Webhook-Secret': secret },
-      bodies: orders.map((o) => JSON.stringify({ scope: 'store/order/created', store_id: '1', data: { type: 'order', id: o.id }, hash: `h${o.id}`, created_at: 0, producer: `stores/${account.storeHash}` })),
+      bodies: orders.map((o) => webhookBody(account.storeHash, 'store/order/created', o.id, `h${o.id}`)),
       concurrency: CONCURRENCY,
     });
     // Only what was answered 200 must be credited: a 503 is BigCommerce's to retry (or the reconciliation's to find).
@@ -92,7 +92,7 @@ async function main() {
     const refundLoad = await loadFromAnotherProcess(
       {
         ...webhooks([]),
-        bodies: refunds.map((r) => JSON.stringify({ scope: 'store/order/refund/created', store_id: '1', data: { type: 'order', id: r.order_id, refund: { refund_id: r.id } }, hash: `r${r.id}`, created_at: 0, producer: `stores/${account.storeHash}` })),
+        bodies: refunds.map((r) => webhookBody(account.storeHash, 'store/order/refund/created', r.order_id, `r${r.id}`, r.id)),
       },
       dir,
     );

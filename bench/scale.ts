@@ -2,7 +2,7 @@
  * `npm run bench` (scale section), or alone `npm run bench:scale`:
  *
  * 1. Flood: BENCH_FLOOD (default 12,000) order webhooks for one merchant while
- *    no worker runs, posted 32 at a time: how many were answered 200 (or 503),
+ *    no worker runs, posted 32 at a time from another process: how many were answered 200 (or 503),
  *    how long one worker then takes to credit them all, that each is credited
  *    once, and the history length of every run of the merchant's chain
  *    (describe(), the contract's bound is 10,000 events).
@@ -18,7 +18,7 @@ import os from 'node:os';
 import { orderTransactionId } from '../src/ledger/ledger';
 import { merchantWorkflowId } from '../src/workflows/messages';
 import { waitFor } from '../test/helpers/system';
-import { fmt, load, percentiles, runBench, startBench } from './common';
+import { fmt, load, loadFromAnotherProcess, percentiles, runBench, startBench, webhookBody } from './common';
 
 const FLOOD = Number(process.env.BENCH_FLOOD ?? 12_000);
 const MERCHANTS = Number(process.env.BENCH_MERCHANTS ?? 1_000);
@@ -38,16 +38,17 @@ async function main() {
       for (const hook of sys.sandbox.hooks(account.storeHash)) sys.sandbox.deactivateHook(account.storeHash, hook.id);
       const orders = Array.from({ length: FLOOD }, (_, i) => sys.sandbox.createOrder(account.storeHash, { totalIncTax: '2.0000', email: `flood${i % 200}@example.com` }));
       await sys.stopWorker();
-      const statuses = new Map<number, number>();
-      const ingest = await load(FLOOD, 32, async (i) => {
-        const res = await fetch(`${sys.api}/webhooks/bigcommerce/${id}`, {
+      const ingest = await loadFromAnotherProcess(
+        {
+          url: `${sys.api}/webhooks/bigcommerce/${id}`,
           method: 'POST',
           headers: { 'Content-Type': 'application/json', 'X-Loyalty-Webhook-Secret': secret },
-          body: JSON.stringify({ scope: 'store/order/created', store_id: '1', data: { type: 'order', id: orders[i]!.id }, hash: `f${i}`, created_at: 0, producer: `stores/${account.storeHash}` }),
-        });
-        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-        await res.arrayBuffer();
-      });
+          bodies: orders.map((o, i) => webhookBody(account.storeHash, 'store/order/created', o.id, `f${i}`)),
+          concurrency: 32,
+        },
+        dir,
+      );
+      const statuses = new Map(Object.entries(ingest.statuses).map(([k, v]) => [Number(k), v]));
       const started = performance.now();
       await sys.startWorker();
       await waitFor(async () => ((await sys.store.ledger.stats(id)).ordersCredited === (statuses.get(200) ?? 0) ? true : undefined), 3_600_000, 'the flood credited', 1_000);
