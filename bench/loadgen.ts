@@ -7,8 +7,16 @@
  * the last answered) or, with `rate`, open loop: request i is due at i/rate s,
  * at most `concurrency` in flight, and its latency counts from when it was
  * due, so a stall shows in the figures instead of silently slowing the offer.
+ *
+ * The client is node:http on keep-alive connections: measured against the
+ * API's `/healthz` at 32 callers it does about twice the requests of `fetch`
+ * per core (5,600 vs 2,800 req/s, p99 16 vs 38 ms), and on a 2-core machine
+ * what the client spends is taken from the server it measures. With
+ * `warmUrl`, `concurrency` connections are opened and the client warmed up on
+ * that URL (a GET without side effects) before the clock starts.
  */
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 
 export interface LoadSpec {
   url: string;
@@ -21,11 +29,32 @@ export interface LoadSpec {
   n?: number;
   concurrency: number;
   rate?: number;
+  warmUrl?: string;
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
+
+/** One request; answers its status once the whole response has been read. */
+function send(url: string, method: string, headers: Record<string, string>, body?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const sized = body === undefined ? headers : { ...headers, 'Content-Length': String(Buffer.byteLength(body)) };
+    const req = http.request(url, { method, headers: sized, agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 async function main() {
   const spec = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as LoadSpec;
   const n = spec.bodies?.length ?? spec.urls?.length ?? spec.n ?? 0;
+  if (spec.warmUrl) {
+    const warmUrl = spec.warmUrl;
+    for (let round = 0; round < 10; round++) await Promise.all(Array.from({ length: spec.concurrency }, () => send(warmUrl, 'GET', {})));
+  }
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
   let next = 0;
@@ -38,13 +67,13 @@ async function main() {
         const due = spec.rate ? started + (i * 1000) / spec.rate : performance.now();
         const wait = due - performance.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        const res = await fetch(spec.urls?.[i] ?? spec.url, { method: spec.method, headers: spec.headers, body: spec.bodies?.[i] });
-        await res.arrayBuffer();
+        const status = await send(spec.urls?.[i] ?? spec.url, spec.method, spec.headers ?? {}, spec.bodies?.[i]);
         latencies.push(performance.now() - due);
-        statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+        statuses[status] = (statuses[status] ?? 0) + 1;
       }
     }),
   );
+  agent.destroy();
   process.stdout.write(JSON.stringify({ latencies, seconds: (performance.now() - started) / 1000, statuses }));
 }
 

@@ -45,6 +45,7 @@ async function main() {
           headers: { 'Content-Type': 'application/json', 'X-Loyalty-Webhook-Secret': secret },
           bodies: orders.map((o, i) => webhookBody(account.storeHash, 'store/order/created', o.id, `f${i}`)),
           concurrency: 32,
+          warmUrl: `${sys.api}/healthz`,
         },
         dir,
       );
