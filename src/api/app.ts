@@ -13,6 +13,7 @@ import { importsRouter } from './routes/imports';
 import { redemptionsRouter } from './routes/redemptions';
 import { merchantsRouter } from './routes/merchants';
 import { webhooksRouter } from './routes/webhooks';
+import { WebhookAuthCache } from './webhook-auth';
 
 export interface ApiDeps {
   config: Config;
@@ -24,6 +25,7 @@ export interface ApiDeps {
 export function createApp(deps: ApiDeps): express.Express {
   const { config, logger } = deps;
   const app = express();
+  const webhookAuth = new WebhookAuthCache(deps.store);
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use((req, res, next) => {
@@ -37,7 +39,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(healthRouter(deps));
   app.use(docsRouter());
   // Webhooks parse their own raw body (signatures are over the exact bytes).
-  app.use(webhooksRouter(deps));
+  app.use(webhooksRouter({ ...deps, webhookAuth }));
   app.use(
     codecRouter({
       keys: keyring(config),
@@ -48,7 +50,7 @@ export function createApp(deps: ApiDeps): express.Express {
   );
   app.use('/api', requireDashboardKey(config.DASHBOARD_API_KEY));
   app.use('/api', express.json({ limit: '100kb' }));
-  app.use(merchantsRouter(deps));
+  app.use(merchantsRouter({ ...deps, webhookAuth }));
   app.use(contactsRouter(deps));
   app.use(importsRouter(deps));
   app.use(redemptionsRouter(deps));

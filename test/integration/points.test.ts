@@ -1,4 +1,6 @@
+import { Webhook } from 'standardwebhooks';
 import type { SandboxAccount } from '../../src/sandbox/sandbox';
+import { installRequestedSignal, merchantWorkflowId } from '../../src/workflows/messages';
 import { startSystem, type System, waitFor } from '../helpers/system';
 
 let sys: System;
@@ -217,5 +219,39 @@ describe('the webhook route', () => {
 
     const state = await sys.client.workflow.getHandle(`bigcommerce-merchant:${id}`).query('state');
     expect(state).toMatchObject({ counters: { eventsReceived: 0 } });
+  });
+
+  test('the merchant record is cached, but never has the last word against a caller: a new client secret verifies at once, an uninstall answers 404', async () => {
+    const { id, account } = await installedMerchant();
+    const secret = sys.sandbox.hooks(account.storeHash)[0]!.headers['X-Loyalty-Webhook-Secret']!;
+    let order = 900_000;
+    const signed = (clientSecret: string) => {
+      const body = JSON.stringify({ scope: 'store/order/created', store_id: '1', data: { type: 'order', id: ++order }, hash: `c${order}`, created_at: 1, producer: `stores/${account.storeHash}` });
+      const msgId = `msg_${order}`;
+      const at = new Date();
+      const headers = {
+        'Content-Type': 'application/json',
+        'X-Loyalty-Webhook-Secret': secret,
+        'webhook-id': msgId,
+        'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+        'webhook-signature': new Webhook(Buffer.from(clientSecret).toString('base64')).sign(msgId, at, body),
+      };
+      return fetch(`${sys.api}/webhooks/bigcommerce/${id}`, { method: 'POST', headers, body }).then((r) => r.status);
+    };
+    expect(await signed(account.clientSecret)).toBe(200); // now cached
+
+    // Re-installed with another API account through another API replica: this process's cache still holds the first.
+    const other = sys.sandbox.createAccount(account.storeHash, {});
+    const record = (await sys.store.merchants.get(id))!;
+    const saved = await sys.store.merchants.saveInstall({ merchantId: id, storeHash: account.storeHash, apiBase: record.apiBase, clientId: other.clientId, name: null, accessToken: other.accessToken, clientSecret: other.clientSecret, pointsPerCurrencyUnit: '1.0000' });
+    await sys.client.workflow.getHandle(merchantWorkflowId(id)).signal(installRequestedSignal, { generation: saved.installGeneration, storeHash: account.storeHash });
+    expect(await signed(other.clientSecret)).toBe(200);
+    expect(await signed(account.clientSecret)).toBe(401);
+
+    // Uninstalled: once its workflow has ended, the cached record does not make it a 503.
+    expect((await sys.request('DELETE', `/api/merchants/${id}/bigcommerce`)).status).toBe(202);
+    await waitFor(async () => ((await sys.state(id)).body.status === 'uninstalled' ? true : undefined), 30_000, 'uninstalled');
+    await waitFor(async () => ((await sys.client.workflow.getHandle(merchantWorkflowId(id)).describe()).status.name === 'COMPLETED' ? true : undefined), 30_000, 'workflow ended');
+    expect(await signed(other.clientSecret)).toBe(404);
   });
 });

@@ -10,6 +10,7 @@ import { MerchantIdKey, StoreHashKey } from '../../temporal/search-attribute-key
 import { merchantWorkflow } from '../../workflows/merchant';
 import { installRequestedSignal, merchantWorkflowId, uninstallRequestedSignal } from '../../workflows/messages';
 import { HttpError, notFound, validationError } from '../errors';
+import type { WebhookAuthCache } from '../webhook-auth';
 
 export const MerchantIdParam = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must match ^[A-Za-z0-9_-]{1,64}$');
 
@@ -62,7 +63,7 @@ function parseInstallBody(body: unknown, apiOrigin: string) {
   return { ...r.data, ...api };
 }
 
-export function merchantsRouter({ config, client, store }: { config: Config; client: Client; store: Store }): Router {
+export function merchantsRouter({ config, client, store, webhookAuth }: { config: Config; client: Client; store: Store; webhookAuth: WebhookAuthCache }): Router {
   const router = Router();
 
   function merchantIdOf(raw: string | undefined): string {
@@ -96,6 +97,7 @@ export function merchantsRouter({ config, client, store }: { config: Config; cli
       clientSecret: install.clientSecret ?? null,
       pointsPerCurrencyUnit: normalizeRate(install.pointsPerCurrencyUnit),
     });
+    webhookAuth.forget(merchantId);
     const workflowId = merchantWorkflowId(merchantId);
     // Starts the merchant's workflow, or signals the running one: never a second.
     const handle = await client.workflow.signalWithStart(merchantWorkflow, {

@@ -1,13 +1,13 @@
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
-import express, { type RequestHandler, Router } from 'express';
+import express, { type Request, type RequestHandler, Router } from 'express';
 import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
 import { WEBHOOK_SECRET_HEADER } from '../../activities/bigcommerce';
 import type { Logger } from '../../logger';
 import { metrics } from '../../observability/metrics';
-import type { Store } from '../../store';
 import { merchantWorkflowId, type WebhookEvent, webhookEventsSignal } from '../../workflows/messages';
 import { SignalBatcher } from '../signal-batcher';
+import type { WebhookAuth, WebhookAuthCache } from '../webhook-auth';
 import { secretEquals } from '../auth';
 import { HttpError, notFound, validationError } from '../errors';
 import { MerchantIdParam } from './merchants';
@@ -31,6 +31,8 @@ type WebhookBody = z.infer<typeof WebhookBody>;
 
 export const WEBHOOK_BODY_LIMIT = '64kb';
 const SIGNAL_DEADLINE_MS = 5_000;
+/** Signals of one merchant on their way to Temporal at once: a slow signal does not hold back the next events (README, Performance). */
+const SIGNALS_IN_FLIGHT = 4;
 
 /** The event the merchant workflow acts on, or null for a scope it does not act on. */
 export function toEvent(body: WebhookBody): WebhookEvent | null | { error: string } {
@@ -71,36 +73,54 @@ const countWebhooks: RequestHandler = (_req, res, next) => {
  * merchant workflow as one signal, answer 200. The signal is durable once
  * Temporal accepts it, so the answer waits for that and nothing else.
  */
-export function webhooksRouter({ client, store, logger }: { client: Client; store: Store; logger: Logger }): Router {
+/** Why a callback does not authenticate against `auth`, or null when it does. */
+function authFailure(req: Request, raw: Buffer, auth: WebhookAuth): HttpError | null {
+  if (!secretEquals(req.get(WEBHOOK_SECRET_HEADER), auth.webhookSecret)) {
+    return new HttpError(401, 'unauthorized', `the ${WEBHOOK_SECRET_HEADER} header is missing or wrong`);
+  }
+  if (auth.clientSecret && req.get('webhook-signature')) {
+    try {
+      new Webhook(Buffer.from(auth.clientSecret).toString('base64')).verify(raw.toString('utf8'), {
+        'webhook-id': req.get('webhook-id') ?? '',
+        'webhook-timestamp': req.get('webhook-timestamp') ?? '',
+        'webhook-signature': req.get('webhook-signature') ?? '',
+      });
+    } catch (err) {
+      return new HttpError(401, 'bad_signature', `the Standard Webhooks signature does not verify: ${(err as Error).message}`);
+    }
+  }
+  return null;
+}
+
+/**
+ * POST /webhooks/bigcommerce/{merchantId}: authenticate, parse, hand to the
+ * merchant workflow as one signal, answer 200. The signal is durable once
+ * Temporal accepts it, so the answer waits for that and nothing else.
+ */
+export function webhooksRouter({ client, webhookAuth, logger }: { client: Client; webhookAuth: WebhookAuthCache; logger: Logger }): Router {
   const router = Router();
   // Bounded: BigCommerce wants an answer at once; if Temporal cannot take the
   // signal in time, a 503 makes BigCommerce deliver the event again later.
   const batcher = new SignalBatcher<WebhookEvent>(
     (merchantId, events) =>
       client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () => client.workflow.getHandle(merchantWorkflowId(merchantId)).signal(webhookEventsSignal, events)),
-    { lingerMs: 5, busyWithinMs: 50 },
+    { lingerMs: 5, busyWithinMs: 50, maxInFlight: SIGNALS_IN_FLIGHT },
   );
   router.post('/webhooks/bigcommerce/:merchantId', countWebhooks, express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT }), async (req, res) => {
     const id = MerchantIdParam.safeParse(req.params.merchantId);
     if (!id.success) throw notFound('no such merchant');
     const merchantId = id.data;
-    const merchant = await store.merchants.secrets(merchantId);
-    if (!merchant || merchant.state.status === 'uninstalled') throw notFound(`merchant ${merchantId} is not installed`);
-
-    if (!secretEquals(req.get(WEBHOOK_SECRET_HEADER), merchant.webhookSecret)) {
-      throw new HttpError(401, 'unauthorized', `the ${WEBHOOK_SECRET_HEADER} header is missing or wrong`);
-    }
+    const notInstalled = () => notFound(`merchant ${merchantId} is not installed`);
     const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    if (merchant.clientSecret && req.get('webhook-signature')) {
-      try {
-        new Webhook(Buffer.from(merchant.clientSecret).toString('base64')).verify(raw.toString('utf8'), {
-          'webhook-id': req.get('webhook-id') ?? '',
-          'webhook-timestamp': req.get('webhook-timestamp') ?? '',
-          'webhook-signature': req.get('webhook-signature') ?? '',
-        });
-      } catch (err) {
-        throw new HttpError(401, 'bad_signature', `the Standard Webhooks signature does not verify: ${(err as Error).message}`);
-      }
+    let merchant = await webhookAuth.get(merchantId);
+    if (!merchant) throw notInstalled();
+    let failure = authFailure(req, raw, merchant);
+    if (failure) {
+      // The cached record may predate a re-install: the store has the last word before a refusal.
+      merchant = await webhookAuth.get(merchantId, true);
+      if (!merchant) throw notInstalled();
+      failure = authFailure(req, raw, merchant);
+      if (failure) throw failure;
     }
 
     let json: unknown;
@@ -111,8 +131,8 @@ export function webhooksRouter({ client, store, logger }: { client: Client; stor
     }
     const body = WebhookBody.safeParse(json);
     if (!body.success) throw validationError(body.error, 'the body is not a BigCommerce webhook');
-    if (body.data.producer && body.data.producer !== `stores/${merchant.state.storeHash}`) {
-      throw new HttpError(400, 'wrong_store', `this webhook is from ${body.data.producer}, not stores/${merchant.state.storeHash}`);
+    if (body.data.producer && body.data.producer !== `stores/${merchant.storeHash}`) {
+      throw new HttpError(400, 'wrong_store', `this webhook is from ${body.data.producer}, not stores/${merchant.storeHash}`);
     }
     res.locals.scope = body.data.scope;
     const event = toEvent(body.data);
@@ -127,6 +147,8 @@ export function webhooksRouter({ client, store, logger }: { client: Client; stor
       await batcher.submit(merchantId, event);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) {
+        // Uninstalled since it was cached (its workflow ended): 404 as for any uninstalled merchant.
+        if (!(await webhookAuth.get(merchantId, true))) throw notInstalled();
         logger.error({ merchantId, scope: event.scope }, 'webhook for an installed merchant whose workflow is not running');
         throw new HttpError(503, 'not_running', 'the merchant workflow is not running; BigCommerce will retry');
       }
