@@ -68,4 +68,31 @@ describe('SignalBatcher: group commit per merchant', () => {
     await Promise.all(all);
     expect(sizes).toEqual([1, 3, 3, 1]);
   });
+
+  test('with several slots, a slow signal does not hold back the next events; batching resumes when all slots are taken', async () => {
+    const sent: number[][] = [];
+    const releases: Array<() => void> = [];
+    const batcher = new SignalBatcher<number>(
+      async (_key, events) => {
+        sent.push(events);
+        await new Promise<void>((r) => releases.push(r));
+      },
+      { maxInFlight: 2 },
+    );
+    const all = [batcher.submit('m', 1)];
+    await new Promise((r) => setImmediate(r));
+    all.push(batcher.submit('m', 2)); // the second slot: at once, although the first signal has not returned
+    await new Promise((r) => setImmediate(r));
+    expect(sent).toEqual([[1], [2]]);
+    for (let i = 3; i <= 5; i++) all.push(batcher.submit('m', i)); // both slots taken: these wait together
+    await new Promise((r) => setImmediate(r));
+    expect(sent).toHaveLength(2);
+    releases[0]!();
+    await all[0];
+    await new Promise((r) => setImmediate(r));
+    expect(sent).toEqual([[1], [2], [3, 4, 5]]);
+    releases[1]!();
+    releases[2]!();
+    await Promise.all(all);
+  });
 });
