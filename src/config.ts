@@ -52,7 +52,8 @@ const envSchema = z.object({
    * Workflow tasks and local activities (an order's fetch and credit) a worker runs at once;
    * unset, the SDK's defaults. Lower values leave cores to the API on a shared machine.
    */
-  WORKER_MAX_WORKFLOW_TASKS: z.coerce.number({ error: 'must be a whole number' }).int().min(1).optional(),
+  // The SDK refuses fewer than 2 with a sticky workflow cache (one slot for the sticky queue, one for the normal one).
+  WORKER_MAX_WORKFLOW_TASKS: z.coerce.number({ error: 'must be a whole number' }).int().min(2).optional(),
   WORKER_MAX_LOCAL_ACTIVITIES: z.coerce.number({ error: 'must be a whole number' }).int().min(1).optional(),
   /** The largest share of a store's rate-limit quota one worker process uses in a window (rule 10). */
   RATE_LIMIT_SHARE: z.coerce.number({ error: 'must be a number' }).gt(0, 'must be above 0').max(1, 'must be at most 1').default(0.8),

@@ -92,6 +92,11 @@ describe('production safety', () => {
     expect(loadConfig({ ...base, ENCRYPTION_OLD_KEYS: ` ${old} ,` }).ENCRYPTION_OLD_KEYS).toEqual([old]);
     expect(() => loadConfig({ ...base, ENCRYPTION_OLD_KEYS: 'c2hvcnQ=' })).toThrow(/ENCRYPTION_OLD_KEYS/);
   });
+  test('worker caps: whole numbers, and at least the 2 workflow-task slots a sticky cache needs', () => {
+    expect(loadConfig({ ...base, WORKER_MAX_WORKFLOW_TASKS: '2', WORKER_MAX_LOCAL_ACTIVITIES: '1' })).toMatchObject({ WORKER_MAX_WORKFLOW_TASKS: 2, WORKER_MAX_LOCAL_ACTIVITIES: 1 });
+    expect(() => loadConfig({ ...base, WORKER_MAX_WORKFLOW_TASKS: '1' })).toThrow(/WORKER_MAX_WORKFLOW_TASKS/);
+    expect(() => loadConfig({ ...base, WORKER_MAX_LOCAL_ACTIVITIES: '2.5' })).toThrow(/WORKER_MAX_LOCAL_ACTIVITIES/);
+  });
   test('the codec endpoint: open to the dev UI in development, never anonymous in production', () => {
     expect(loadConfig(base).CODEC_ALLOWED_ORIGINS).toEqual(['http://127.0.0.1:8233', 'http://localhost:8233']);
     expect(loadConfig({ ...prod, PUBLIC_BASE_URL: 'https://x.example.com' }).CODEC_ALLOWED_ORIGINS).toEqual([]);
