@@ -55,6 +55,11 @@ const envSchema = z.object({
   // The SDK refuses fewer than 2 with a sticky workflow cache (one slot for the sticky queue, one for the normal one).
   WORKER_MAX_WORKFLOW_TASKS: z.coerce.number({ error: 'must be a whole number' }).int().min(2).optional(),
   WORKER_MAX_LOCAL_ACTIVITIES: z.coerce.number({ error: 'must be a whole number' }).int().min(1).optional(),
+  /** A worker in the API's process (`npm start`) takes fewer tasks while webhooks arrive (worker/ingest-first.ts). */
+  WORKER_YIELDS_TO_INGEST: z
+    .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+    .default('true')
+    .transform((v) => v === 'true' || v === '1'),
   /** The largest share of a store's rate-limit quota one worker process uses in a window (rule 10). */
   RATE_LIMIT_SHARE: z.coerce.number({ error: 'must be a number' }).gt(0, 'must be above 0').max(1, 'must be at most 1').default(0.8),
 });

@@ -8,6 +8,7 @@ import { openStore, schemaFor, type Store } from '../store';
 import { connectClient } from '../temporal/client';
 import { DEFAULT_METRICS_PORT } from '../observability/metrics';
 import { createWorker, startWorkerMetrics } from '../worker/worker';
+import { ingestGauge } from '../worker/ingest-first';
 import { startEmbedded } from './embedded';
 
 export interface LocalSystem {
@@ -65,7 +66,8 @@ export async function startLocal(env: NodeJS.ProcessEnv = process.env): Promise<
     metricsServer = await startWorkerMetrics(config, DEFAULT_METRICS_PORT.api);
     store = await openStore(config.MONGODB_URI, keyring(config), { schema: schemaFor(config.NODE_ENV) });
     client = await connectClient(config);
-    const w = await createWorker({ config, store });
+    // The API runs in this process too: the worker yields to its webhooks (worker/ingest-first.ts).
+    const w = await createWorker({ config, store, ingest: ingestGauge });
     worker = { worker: w.worker, run: w.worker.run(), close: () => w.connection.close() };
     void worker.run.catch((err) => logger.error({ err }, 'worker stopped with an error'));
     server = await startApi({ config, client, store, logger });

@@ -10,14 +10,22 @@ import type { Store } from '../store';
 import { dataConverter } from '../temporal/codec';
 import { temporalConnectOptions } from '../temporal/connection';
 import { PREBUILT_BUNDLE } from './bundle';
+import { type IngestGauge, IngestFirstSlots } from './ingest-first';
 
 export interface WorkerDeps {
-  config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_ENV' | 'TEMPORAL_TASK_QUEUE' | 'ENCRYPTION_KEY' | 'ENCRYPTION_OLD_KEYS' | 'PUBLIC_BASE_URL' | 'RATE_LIMIT_SHARE' | 'WORKER_MAX_WORKFLOW_TASKS' | 'WORKER_MAX_LOCAL_ACTIVITIES'>;
+  config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_ENV' | 'TEMPORAL_TASK_QUEUE' | 'ENCRYPTION_KEY' | 'ENCRYPTION_OLD_KEYS' | 'PUBLIC_BASE_URL' | 'RATE_LIMIT_SHARE' | 'WORKER_MAX_WORKFLOW_TASKS' | 'WORKER_MAX_LOCAL_ACTIVITIES' | 'WORKER_YIELDS_TO_INGEST'>;
   store: Store;
   /** Prebuilt workflow bundle (tests bundle once); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   requestTimeoutMs?: number;
+  /** The webhook route of this process, when the API runs here too (`npm start`): the worker yields to it. */
+  ingest?: IngestGauge;
 }
+
+/** The SDK's own defaults, which the tuner below has to spell out. */
+const SDK_DEFAULT_SLOTS = { workflowTasks: 40, activities: 100, localActivities: 100, nexusTasks: 100 };
+/** What the worker takes while webhooks arrive (measured on 2 cores: README, Performance). */
+const SLOTS_WHILE_INGESTING = { workflowTasks: 2, localActivities: 1 };
 
 let runtimeInstalled = false;
 
@@ -67,10 +75,27 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
       requestTimeoutMs: deps.requestTimeoutMs,
     }),
     dataConverter: dataConverter(keys),
-    ...(config.WORKER_MAX_WORKFLOW_TASKS ? { maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_WORKFLOW_TASKS } : {}),
-    ...(config.WORKER_MAX_LOCAL_ACTIVITIES ? { maxConcurrentLocalActivityExecutions: config.WORKER_MAX_LOCAL_ACTIVITIES } : {}),
+    ...slots(config, deps.ingest),
   });
   return { worker, connection };
+}
+
+/**
+ * How many tasks the worker runs at once: WORKER_MAX_* (else the SDK's
+ * defaults); in the API's process, fewer while webhooks arrive.
+ */
+function slots(config: WorkerDeps['config'], ingest: IngestGauge | undefined): Pick<WorkerOptions, 'tuner' | 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentLocalActivityExecutions'> {
+  const workflowTasks = config.WORKER_MAX_WORKFLOW_TASKS ?? SDK_DEFAULT_SLOTS.workflowTasks;
+  const localActivities = config.WORKER_MAX_LOCAL_ACTIVITIES ?? SDK_DEFAULT_SLOTS.localActivities;
+  if (!ingest || !config.WORKER_YIELDS_TO_INGEST) return { maxConcurrentWorkflowTaskExecutions: workflowTasks, maxConcurrentLocalActivityExecutions: localActivities };
+  return {
+    tuner: {
+      workflowTaskSlotSupplier: new IngestFirstSlots({ quiet: workflowTasks, busy: Math.min(workflowTasks, SLOTS_WHILE_INGESTING.workflowTasks) }, ingest),
+      localActivityTaskSlotSupplier: new IngestFirstSlots({ quiet: localActivities, busy: Math.min(localActivities, SLOTS_WHILE_INGESTING.localActivities) }, ingest),
+      activityTaskSlotSupplier: { type: 'fixed-size', numSlots: SDK_DEFAULT_SLOTS.activities },
+      nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: SDK_DEFAULT_SLOTS.nexusTasks },
+    },
+  };
 }
 
 /**

@@ -18,6 +18,7 @@ import { openStore, type Store } from '../../src/store';
 import { connectClient } from '../../src/temporal/client';
 import { AesGcmPayloadCodec } from '../../src/temporal/codec';
 import { createWorker } from '../../src/worker/worker';
+import { ingestGauge } from '../../src/worker/ingest-first';
 
 export const DASHBOARD_KEY = 'test-dashboard-key-0123456789';
 
@@ -65,7 +66,7 @@ export async function startSystem(opts: SystemOptions = {}) {
     RECONCILE_INTERVAL: String(opts.reconcileInterval ?? 900),
     LOG_LEVEL: 'silent',
     // Worker tuning, for benches that measure it.
-    ...Object.fromEntries(['WORKER_MAX_WORKFLOW_TASKS', 'WORKER_MAX_LOCAL_ACTIVITIES'].flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : []))),
+    ...Object.fromEntries(['WORKER_MAX_WORKFLOW_TASKS', 'WORKER_MAX_LOCAL_ACTIVITIES', 'WORKER_YIELDS_TO_INGEST'].flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : []))),
   };
   const config: Config = loadConfig(env);
   const processes = await startProcesses(config);
@@ -201,6 +202,7 @@ export async function startProcesses(config: Config) {
       store,
       workflowBundle: { codePath: required('TEST_WORKFLOW_BUNDLE') },
       requestTimeoutMs: 5_000,
+      ingest: ingestGauge, // API and worker in one process, as under npm start
     });
     worker = { worker: w.worker, run: w.worker.run(), close: () => w.connection.close() };
   }

@@ -8,6 +8,7 @@ import { metrics } from '../../observability/metrics';
 import { merchantWorkflowId, type WebhookEvent, webhookEventsSignal } from '../../workflows/messages';
 import { SignalBatcher } from '../signal-batcher';
 import type { WebhookAuth, WebhookAuthCache } from '../webhook-auth';
+import { ingestGauge } from '../../worker/ingest-first';
 import { secretEquals } from '../auth';
 import { HttpError, notFound, validationError } from '../errors';
 import { MerchantIdParam } from './merchants';
@@ -122,6 +123,7 @@ export function webhooksRouter({ client, webhookAuth, logger }: { client: Client
       failure = authFailure(req, raw, merchant);
       if (failure) throw failure;
     }
+    res.once('close', ingestGauge.enter());
 
     let json: unknown;
     try {

@@ -1,0 +1,148 @@
+import type { CustomSlotSupplier, SlotInfo, SlotPermit, SlotReserveContext } from '@temporalio/worker';
+
+/**
+ * Whether this process's webhook route is under pressure: authenticated
+ * webhooks in flight at once reach `busyAt` (requests in flight are arrival
+ * rate × answer time, so this reads both: a trickle answered fast never
+ * counts, a burst or slow answers do), and it stays busy until `quietMs` pass
+ * below that. There is one per process (`ingestGauge`); a worker running in
+ * the API's process (`npm start`) can yield to it.
+ */
+export class IngestGauge {
+  private lastAt = 0;
+  private busyNow = false;
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(private readonly opts: { busyAt?: number; quietMs?: number } = {}) {}
+
+  get busy(): boolean {
+    return this.busyNow;
+  }
+
+  /** A webhook is being handled; call what it answers when its response is done (once). */
+  enter(): () => void {
+    this.inFlight++;
+    if (this.inFlight >= (this.opts.busyAt ?? 4)) this.pressed();
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      this.inFlight--;
+    };
+  }
+
+  private pressed(): void {
+    this.lastAt = Date.now();
+    if (this.busyNow) return;
+    this.busyNow = true;
+    this.emit();
+    this.checkLater(this.quietMs);
+  }
+
+  private get quietMs(): number {
+    return this.opts.quietMs ?? 250;
+  }
+
+  /** Calls `listener` whenever busy turns on or off; answers how to stop. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private checkLater(ms: number): void {
+    this.timer = setTimeout(() => {
+      if (this.inFlight >= (this.opts.busyAt ?? 4)) this.lastAt = Date.now(); // still pressed, even with no new arrival
+      const quietFor = Date.now() - this.lastAt;
+      if (quietFor < this.quietMs) return this.checkLater(this.quietMs - quietFor);
+      this.timer = undefined;
+      this.busyNow = false;
+      this.emit();
+    }, ms);
+    this.timer.unref();
+  }
+
+  private emit(): void {
+    for (const listener of this.listeners) listener();
+  }
+}
+
+export const ingestGauge = new IngestGauge();
+
+/**
+ * A worker slot supplier that yields to webhook ingest: `quiet` slots while
+ * the gauge is quiet, `busy` while webhooks press. On one machine the
+ * worker's tasks (and the Temporal server and store work each one causes) take
+ * the cores that acknowledging webhooks needs; capped while they arrive, the
+ * worker lets the answers go out in tens of milliseconds instead of seconds,
+ * and drains at full speed in between (README, Performance). A lower cap
+ * applies to new reservations only: slots already held finish their tasks.
+ */
+export class IngestFirstSlots<SI extends SlotInfo> implements CustomSlotSupplier<SI> {
+  readonly type = 'custom';
+  private used = 0;
+  private readonly waiting = new Set<() => void>();
+  /** Listens to the gauge only while someone waits (a stopped worker leaves nothing behind). */
+  private unlisten: (() => void) | undefined;
+
+  constructor(
+    private readonly slots: { quiet: number; busy: number },
+    private readonly gauge: IngestGauge,
+  ) {}
+
+  /** Slots held now (for tests and metrics). */
+  get held(): number {
+    return this.used;
+  }
+
+  private get limit(): number {
+    return this.gauge.busy ? this.slots.busy : this.slots.quiet;
+  }
+
+  async reserveSlot(_ctx: SlotReserveContext, abortSignal: AbortSignal): Promise<SlotPermit> {
+    while (this.used >= this.limit) {
+      await new Promise<void>((resolve, reject) => {
+        const wake = () => {
+          this.stopWaiting(wake);
+          abortSignal.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        const onAbort = () => {
+          this.stopWaiting(wake);
+          reject(abortSignal.reason);
+        };
+        if (abortSignal.aborted) return reject(abortSignal.reason);
+        this.waiting.add(wake);
+        this.unlisten ??= this.gauge.onChange(() => this.wake());
+        abortSignal.addEventListener('abort', onAbort, { once: true });
+      });
+    }
+    this.used++;
+    return {};
+  }
+
+  tryReserveSlot(_ctx: SlotReserveContext): SlotPermit | null {
+    if (this.used >= this.limit) return null;
+    this.used++;
+    return {};
+  }
+
+  markSlotUsed(): void {}
+
+  releaseSlot(): void {
+    this.used--;
+    this.wake();
+  }
+
+  private stopWaiting(wake: () => void): void {
+    this.waiting.delete(wake);
+    if (this.waiting.size > 0) return;
+    this.unlisten?.();
+    this.unlisten = undefined;
+  }
+
+  private wake(): void {
+    for (const wake of [...this.waiting]) wake();
+  }
+}

@@ -1,0 +1,68 @@
+import type { SlotReserveContext } from '@temporalio/worker';
+import { IngestFirstSlots, IngestGauge } from '../../src/worker/ingest-first';
+
+const ctx = { slotType: 'workflow', taskQueue: 'q', workerIdentity: 'w', workerBuildId: '', isSticky: false } as SlotReserveContext;
+const tick = () => new Promise((r) => setImmediate(r));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('IngestGauge', () => {
+  test('busy once busyAt webhooks are in flight at once, until quietMs pass below that; a trickle never counts; listeners hear both turns', async () => {
+    const gauge = new IngestGauge({ busyAt: 3, quietMs: 40 });
+    const turns: boolean[] = [];
+    gauge.onChange(() => turns.push(gauge.busy));
+    for (let i = 0; i < 20; i++) gauge.enter()(); // one at a time: quiet
+    const two = [gauge.enter(), gauge.enter()];
+    expect(gauge.busy).toBe(false);
+    const third = gauge.enter();
+    expect(gauge.busy).toBe(true);
+    await sleep(80); // still 3 in flight: still busy
+    expect(gauge.busy).toBe(true);
+    third();
+    third(); // leaving twice counts once
+    await sleep(20);
+    expect(gauge.busy).toBe(true); // below busyAt, but not yet for quietMs
+    await sleep(60);
+    expect(gauge.busy).toBe(false);
+    for (const leave of two) leave();
+    expect(turns).toEqual([true, false]);
+  });
+});
+
+describe('IngestFirstSlots', () => {
+  test('all slots while quiet; while busy, new reservations wait below the busy cap; quiet again, the waiters go', async () => {
+    const gauge = new IngestGauge({ busyAt: 1, quietMs: 30 });
+    const slots = new IngestFirstSlots({ quiet: 3, busy: 1 }, gauge);
+    const never = new AbortController().signal;
+    await Promise.all([slots.reserveSlot(ctx, never), slots.reserveSlot(ctx, never)]);
+    expect(slots.held).toBe(2);
+
+    gauge.enter()(); // webhooks press: cap 1, and 2 are held
+    let third = false;
+    const pending = slots.reserveSlot(ctx, never).then(() => void (third = true));
+    expect(slots.tryReserveSlot(ctx)).toBeNull();
+    slots.releaseSlot();
+    await tick();
+    expect(third).toBe(false); // 1 held, cap 1
+    await sleep(60); // quiet: cap 3
+    await pending;
+    expect(third).toBe(true);
+    expect(slots.held).toBe(2);
+    expect(slots.tryReserveSlot(ctx)).not.toBeNull();
+    expect(slots.tryReserveSlot(ctx)).toBeNull();
+  });
+
+  test('a reservation the SDK abandons rejects with its abort reason and leaves no listener on the gauge', async () => {
+    const gauge = new IngestGauge({ quietMs: 1_000 });
+    const slots = new IngestFirstSlots({ quiet: 1, busy: 1 }, gauge);
+    await slots.reserveSlot(ctx, new AbortController().signal);
+    const abort = new AbortController();
+    const waiting = slots.reserveSlot(ctx, abort.signal);
+    const listeners = (gauge as unknown as { listeners: Set<unknown> }).listeners;
+    expect(listeners.size).toBe(1);
+    abort.abort(new Error('poller gone'));
+    await expect(waiting).rejects.toThrow('poller gone');
+    expect(listeners.size).toBe(0);
+    expect(slots.held).toBe(1);
+    await expect(slots.reserveSlot(ctx, abort.signal)).rejects.toThrow('poller gone');
+  });
+});
