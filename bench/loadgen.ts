@@ -65,8 +65,8 @@ async function main() {
         const i = next++;
         if (i >= n) return;
         const due = spec.rate ? started + (i * 1000) / spec.rate : performance.now();
-        const wait = due - performance.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        // A timer may fire a little early: wait until the request is really due.
+        for (let wait = due - performance.now(); wait > 0; wait = due - performance.now()) await new Promise((r) => setTimeout(r, wait));
         const status = await send(spec.urls?.[i] ?? spec.url, spec.method, spec.headers ?? {}, spec.bodies?.[i]);
         latencies.push(performance.now() - due);
         statuses[status] = (statuses[status] ?? 0) + 1;

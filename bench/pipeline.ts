@@ -12,12 +12,14 @@
  *    **worker running**: ack latency and req/s; then webhook → credited
  *    orders/s for the whole batch (ingest and processing overlap).
  * 3. The same again, open loop at BENCH_RATE req/s (default 500, at most
- *    BENCH_CONCURRENCY in flight; latency from when each request was due).
+ *    BENCH_CONCURRENCY in flight; latency from when each request was due);
+ *    then once more with the worker stopped: the route's own cost.
  * 4. 100 refunds: BigCommerce calls per refund.
  * 5. A naive, non-durable handler (an HTTP route that fetches the order from
  *    the sandbox and inserts the credit), closed loop: orders/s, and the
  *    pipeline's ratio to it. BigCommerce order fetches per order.
  */
+import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import type { Server } from 'node:http';
 import express from 'express';
@@ -65,7 +67,8 @@ async function main() {
     const credited = async () => waitFor(async () => ((await sys.store.ledger.stats(id)).ordersCredited >= accepted ? true : undefined), 1_800_000, `${accepted} credited`, 100);
 
     // BENCH_WORKER=process: the worker in a process of its own (`npm run worker`, as production runs it), not in the API's.
-    const workerProcess = process.env.BENCH_WORKER === 'process' ? await spawnWorker(sys.env) : null;
+    const inOwnProcess = process.env.BENCH_WORKER === 'process';
+    let workerProcess = inOwnProcess ? await spawnWorker(sys.env) : null;
     if (workerProcess) await sys.stopWorker();
 
     // Warm-up: connections, JIT, first workflow tasks.
@@ -86,6 +89,15 @@ async function main() {
 
     const openOrders = newOrders();
     const open = acceptedOf(await loadFromAnotherProcess({ ...webhooks(openOrders), rate: RATE }, dir), 'open loop');
+    await credited();
+
+    // The route's own cost: the same open loop with no worker competing (the events wait in Temporal meanwhile).
+    const quietOrders = newOrders();
+    if (workerProcess) await stopProcess(workerProcess);
+    else await sys.stopWorker();
+    const quiet = acceptedOf(await loadFromAnotherProcess({ ...webhooks(quietOrders), rate: RATE }, dir), 'open loop, worker stopped');
+    if (inOwnProcess) workerProcess = await spawnWorker(sys.env);
+    else await sys.startWorker();
     await credited();
 
     // Refunds (made with BigCommerce's Refund feature), their webhooks from the load generator: BigCommerce calls per refund.
@@ -125,18 +137,20 @@ async function main() {
     const ho = percentiles(healthzOpen.latencies);
     const w = percentiles(closed.latencies);
     const o = percentiles(open.latencies);
+    const q = percentiles(quiet.latencies);
     const e2eRate = (closed.statuses['200'] ?? 0) / e2eSeconds;
     const naiveRate = ORDERS / naiveRun.seconds;
     const statuses = (s: Record<string, number>) => Object.entries(s).map(([k, v]) => `${v} × ${k}`).join(', ');
     const out = [
       '',
-      `pipeline: ${ORDERS} orders per phase, concurrency ${CONCURRENCY}, ${os.cpus().length} cores, store ${bench.storeKind}, Temporal on a database file, SQLite synchronous=${embeddedSqliteSynchronous()}, worker ${workerProcess ? 'in its own process' : "in the API's process (as npm start)"}`,
+      `pipeline: ${ORDERS} orders per phase, concurrency ${CONCURRENCY}, ${os.cpus().length} cores, store ${bench.storeKind}, Temporal on a database file, SQLite synchronous=${embeddedSqliteSynchronous()}, worker ${inOwnProcess ? 'in its own process' : `in the API's process (as npm start), ${sys.config.WORKER_YIELDS_TO_INGEST ? 'yielding to ingest' : 'not yielding to ingest (WORKER_YIELDS_TO_INGEST=false)'}`}`,
       '',
       'latency (ms), load from another process        p50      p95      p99      max    req/s',
       `GET /healthz (floor), closed loop          ${fmt(h.p50)} ${fmt(h.p95)} ${fmt(h.p99)} ${fmt(h.max)} ${fmt(HEALTHZ / healthz.seconds)}`,
       `POST webhook → 200, closed loop, worker on ${fmt(w.p50)} ${fmt(w.p95)} ${fmt(w.p99)} ${fmt(w.max)} ${fmt(ORDERS / closed.seconds)}   (${statuses(closed.statuses)})`,
       `GET /healthz (floor), open loop ${String(RATE).padStart(4)}/s     ${fmt(ho.p50)} ${fmt(ho.p95)} ${fmt(ho.p99)} ${fmt(ho.max)} ${fmt(ORDERS / healthzOpen.seconds)}`,
       `POST webhook → 200, open loop ${String(RATE).padStart(4)}/s, worker on${fmt(o.p50)} ${fmt(o.p95)} ${fmt(o.p99)} ${fmt(o.max)} ${fmt(ORDERS / open.seconds)}   (${statuses(open.statuses)})`,
+      `POST webhook → 200, open loop ${String(RATE).padStart(4)}/s, no worker${fmt(q.p50)} ${fmt(q.p95)} ${fmt(q.p99)} ${fmt(q.max)} ${fmt(ORDERS / quiet.seconds)}   (${statuses(quiet.statuses)})`,
       '',
       `webhook → credited, worker running: ${ORDERS} orders in ${e2eSeconds.toFixed(2)} s = ${e2eRate.toFixed(1)} orders/s`,
       `naive handler (HTTP → fetch the order → insert the credit, not durable): ${naiveRate.toFixed(1)} orders/s; the pipeline runs at ${(e2eRate / naiveRate).toFixed(2)}× of that`,
@@ -155,6 +169,15 @@ async function spawnWorker(env: Record<string, string>) {
   const { spawn } = await import('node:child_process');
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], { cwd: `${__dirname}/..`, env: { ...process.env, ...env, METRICS_PORT: '0', LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
   return child;
+}
+
+/** SIGTERM (the worker drains its tasks and exits), then wait for the exit. */
+function stopProcess(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
 }
 
 runBench(main);
