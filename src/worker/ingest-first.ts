@@ -29,6 +29,7 @@ export class IngestGauge {
     return () => {
       if (left) return;
       left = true;
+      if (this.inFlight >= (this.opts.busyAt ?? 4)) this.lastAt = Date.now(); // pressed until now
       this.inFlight--;
     };
   }

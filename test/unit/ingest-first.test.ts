@@ -7,7 +7,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('IngestGauge', () => {
   test('busy once busyAt webhooks are in flight at once, until quietMs pass below that; a trickle never counts; listeners hear both turns', async () => {
-    const gauge = new IngestGauge({ busyAt: 3, quietMs: 40 });
+    const gauge = new IngestGauge({ busyAt: 3, quietMs: 200 });
     const turns: boolean[] = [];
     gauge.onChange(() => turns.push(gauge.busy));
     for (let i = 0; i < 20; i++) gauge.enter()(); // one at a time: quiet
@@ -15,13 +15,13 @@ describe('IngestGauge', () => {
     expect(gauge.busy).toBe(false);
     const third = gauge.enter();
     expect(gauge.busy).toBe(true);
-    await sleep(80); // still 3 in flight: still busy
+    await sleep(450); // still 3 in flight: still busy
     expect(gauge.busy).toBe(true);
     third();
     third(); // leaving twice counts once
-    await sleep(20);
+    await sleep(50);
     expect(gauge.busy).toBe(true); // below busyAt, but not yet for quietMs
-    await sleep(60);
+    await sleep(400);
     expect(gauge.busy).toBe(false);
     for (const leave of two) leave();
     expect(turns).toEqual([true, false]);
