@@ -4,6 +4,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  makeContinueAsNewFunc,
   patched,
   setHandler,
   sleep,
@@ -29,6 +30,7 @@ import {
   OrderStatus,
   orderStatusChangedSignal,
   orderWorkflowId,
+  MERCHANT_WORKFLOW_TASK_TIMEOUT,
   RECONCILE_OVERLAP_MS,
   type ReconciliationState,
   redeemUpdate,
@@ -87,6 +89,7 @@ const MAX_BATCH = 50;
 const RECONCILIATION = 'merchant-reconciliation';
 const DISPATCH_BEFORE_UNINSTALL = 'merchant-dispatches-acknowledged-events-before-uninstall';
 const PACKED_EVENTS = 'merchant-carries-packed-events';
+const TASK_TIMEOUT = 'merchant-task-timeout-60s';
 
 /** One sweep in progress: where each list continues, and what it found so far. */
 interface Sweep {
@@ -451,7 +454,9 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
       await installing;
       await condition(allHandlersFinished);
       const packed = patched(PACKED_EVENTS);
-      return continueAsNew<typeof merchantWorkflow>({
+      // Runs since TASK_TIMEOUT hand their successor the longer task timeout (runs started before it had Temporal's 10 s).
+      const next = patched(TASK_TIMEOUT) ? makeContinueAsNewFunc<typeof merchantWorkflow>({ workflowTaskTimeout: MERCHANT_WORKFLOW_TASK_TIMEOUT }) : continueAsNew<typeof merchantWorkflow>;
+      return next({
         ...input,
         storeHash,
         installedAt,

@@ -182,6 +182,16 @@ export interface RefundWorkflowInput {
 /** How far each reconciliation reaches back before the last one: second-precision dates and clock skew. */
 export const RECONCILE_OVERLAP_MS = 5 * 60_000;
 
+/**
+ * The merchant workflow's task timeout (Temporal's default is 10 s). The first
+ * task after a worker outage replays every signal that came in meanwhile: a
+ * 12,000-webhook flood left about 4,400, which took 5.7 s on the 2-core
+ * development machine, and a run takes up to 10,000 signals (the server's
+ * cap), so 10 s could time that task out again and again. Set at the start
+ * and carried by each continue-as-new.
+ */
+export const MERCHANT_WORKFLOW_TASK_TIMEOUT = '60s';
+
 /** Where a paged sweep of one list continues: the lower bound it queries with, and the page. */
 export interface SweepCursor {
   from: number;

@@ -1,3 +1,5 @@
+import { merchantWorkflow } from '../../src/workflows/merchant';
+import { continueAsNewRequestedSignal, merchantWorkflowId } from '../../src/workflows/messages';
 import { startSystem, type System, waitFor } from '../helpers/system';
 
 let sys: System;
@@ -93,3 +95,28 @@ test('a flood of webhooks while no worker runs: signals coalesce, so the run sta
     expect(run.historyLength).toBeLessThan(10_000);
   }
 }, 240_000);
+
+test("a merchant run started with Temporal's 10 s task timeout (before this version) hands its successor 60 s; new installs start with 60 s", async () => {
+  const id = `tto-${Math.random().toString(36).slice(2, 7)}`;
+  const account = sys.newStore();
+  const workflowId = merchantWorkflowId(id);
+  // As an install of an earlier version started it: no task timeout given.
+  await sys.client.workflow.start(merchantWorkflow, {
+    workflowId,
+    taskQueue: sys.config.TEMPORAL_TASK_QUEUE,
+    args: [{ merchantId: id, storeHash: account.storeHash, installedAt: Date.now(), historyLimit: 5_000, reconcileIntervalSeconds: 900 }],
+  });
+  await sys.installActive(id, account);
+  const handle = sys.client.workflow.getHandle(workflowId);
+  const taskTimeoutOf = async (runId?: string) => Number((await sys.client.workflow.getHandle(workflowId, runId).describe()).raw.executionConfig!.defaultWorkflowTaskTimeout!.seconds);
+  expect(await taskTimeoutOf()).toBe(10);
+  await handle.signal(continueAsNewRequestedSignal);
+  await waitFor(async () => (((await handle.query('state')) as { counters: { runs: number } }).counters.runs === 2 ? true : undefined), 30_000, 'a second run');
+  expect(await taskTimeoutOf()).toBe(60);
+  sys.sandbox.createOrder(account.storeHash, { totalIncTax: '3.0000', email: 'tto@example.com' });
+  await ordersCredited(id, 1);
+
+  const fresh = `tto-new-${Math.random().toString(36).slice(2, 7)}`;
+  await sys.installActive(fresh, sys.newStore());
+  expect(Number((await sys.client.workflow.getHandle(merchantWorkflowId(fresh)).describe()).raw.executionConfig!.defaultWorkflowTaskTimeout!.seconds)).toBe(60);
+});

@@ -8,7 +8,7 @@ import { type InstallRequest, StoreMismatchError } from '../../merchants/reposit
 import type { Store } from '../../store';
 import { MerchantIdKey, StoreHashKey } from '../../temporal/search-attribute-keys';
 import { merchantWorkflow } from '../../workflows/merchant';
-import { installRequestedSignal, merchantWorkflowId, uninstallRequestedSignal } from '../../workflows/messages';
+import { installRequestedSignal, MERCHANT_WORKFLOW_TASK_TIMEOUT, merchantWorkflowId, uninstallRequestedSignal } from '../../workflows/messages';
 import { HttpError, notFound, validationError } from '../errors';
 import type { WebhookAuthCache } from '../webhook-auth';
 
@@ -103,6 +103,7 @@ export function merchantsRouter({ config, client, store, webhookAuth }: { config
     const handle = await client.workflow.signalWithStart(merchantWorkflow, {
       workflowId,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
+      workflowTaskTimeout: MERCHANT_WORKFLOW_TASK_TIMEOUT,
       // installedAt is provisional until the first activation; the workflow learns the recorded one then.
       args: [
         {
