@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { Counter, collectDefaultMetrics, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 /**
  * The Prometheus metrics of CONTRACT §3 (`GET /metrics` on METRICS_PORT): one
@@ -19,6 +19,12 @@ export const metrics = {
     name: 'loyalty_reconciliation_recovered_total',
     help: 'What reconciliation sweeps recovered: orders and refunds whose webhook never came, webhooks repaired',
     labelNames: ['kind'],
+    registers: [registry],
+  }),
+  /** API: 1 while the webhook route is pressed (a worker in the same process then yields: worker/ingest-first.ts). */
+  webhookPressure: new Gauge({
+    name: 'loyalty_webhook_pressure',
+    help: '1 while 4 or more webhooks are in flight at once in this process, and for 250 ms after; a worker in the same process then runs fewer tasks (WORKER_YIELDS_TO_INGEST)',
     registers: [registry],
   }),
 };

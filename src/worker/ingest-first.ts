@@ -1,4 +1,5 @@
 import type { CustomSlotSupplier, SlotInfo, SlotPermit, SlotReserveContext } from '@temporalio/worker';
+import { metrics } from '../observability/metrics';
 
 /**
  * Whether this process's webhook route is under pressure: authenticated
@@ -70,6 +71,7 @@ export class IngestGauge {
 }
 
 export const ingestGauge = new IngestGauge();
+ingestGauge.onChange(() => metrics.webhookPressure.set(ingestGauge.busy ? 1 : 0));
 
 /**
  * A worker slot supplier that yields to webhook ingest: `quiet` slots while

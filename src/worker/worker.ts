@@ -24,7 +24,7 @@ export interface WorkerDeps {
 
 /** The SDK's own defaults, which the tuner below has to spell out. */
 const SDK_DEFAULT_SLOTS = { workflowTasks: 40, activities: 100, localActivities: 100, nexusTasks: 100 };
-/** What the worker takes while webhooks arrive (measured on 2 cores: README, Performance). */
+/** What the worker takes while 4 or more webhooks are in flight (measured on 2 cores: README, Performance). */
 const SLOTS_WHILE_INGESTING = { workflowTasks: 2, localActivities: 1 };
 
 let runtimeInstalled = false;

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { freePort } from '../../src/dev/servers';
 import { registry } from '../../src/observability/metrics';
+import { ingestGauge } from '../../src/worker/ingest-first';
 import { startSystem, type System, waitFor } from '../helpers/system';
 
 /** Prometheus metrics (CONTRACT §3 `/metrics`): the contract's counters, and the SDK's temporal_* series from a worker process. */
@@ -44,6 +45,29 @@ test('webhooks by scope and outcome, points credited and deducted, BigCommerce r
   expect(await value('loyalty_bigcommerce_requests_total', { status: '200' })).toBeGreaterThan(before.ok + 3);
   const text = await registry.metrics();
   expect(text).toContain('# TYPE loyalty_reconciliation_recovered_total counter');
+});
+
+test('loyalty_webhook_pressure: 1 while 4 or more webhooks are in flight at once, 0 again once they are answered', async () => {
+  const id = `pressure-${Math.random().toString(36).slice(2, 7)}`;
+  const account = sys.newStore();
+  await sys.installActive(id, account);
+  const secret = sys.sandbox.hooks(account.storeHash)[0]!.headers['X-Loyalty-Webhook-Secret']!;
+  expect(await value('loyalty_webhook_pressure')).toBe(0);
+  const seen: number[] = [];
+  const stop = ingestGauge.onChange(() => void value('loyalty_webhook_pressure').then((v) => seen.push(v)));
+  try {
+    const body = (n: number) => JSON.stringify({ scope: 'store/order/created', store_id: '1', data: { type: 'order', id: 700_000 + n }, hash: `p${n}`, created_at: 1, producer: `stores/${account.storeHash}` });
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, n) =>
+        fetch(`${sys.api}/webhooks/bigcommerce/${id}`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Loyalty-Webhook-Secret': secret }, body: body(n) }).then((r) => r.status),
+      ),
+    );
+    expect(answers.every((s) => s === 200)).toBe(true);
+    await waitFor(async () => ((await value('loyalty_webhook_pressure')) === 0 ? true : undefined), 5_000, 'pressure released');
+    expect(seen).toEqual([1, 0]);
+  } finally {
+    stop();
+  }
 });
 
 test('a worker process serves its metrics and the Temporal SDK temporal_* series on METRICS_PORT', async () => {
