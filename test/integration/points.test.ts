@@ -244,14 +244,20 @@ describe('the webhook route', () => {
     const other = sys.sandbox.createAccount(account.storeHash, {});
     const record = (await sys.store.merchants.get(id))!;
     const saved = await sys.store.merchants.saveInstall({ merchantId: id, storeHash: account.storeHash, apiBase: record.apiBase, clientId: other.clientId, name: null, accessToken: other.accessToken, clientSecret: other.clientSecret, pointsPerCurrencyUnit: '1.0000' });
-    await sys.client.workflow.getHandle(merchantWorkflowId(id)).signal(installRequestedSignal, { generation: saved.installGeneration, storeHash: account.storeHash });
+    const handle = sys.client.workflow.getHandle(merchantWorkflowId(id));
+    await handle.signal(installRequestedSignal, { generation: saved.installGeneration, storeHash: account.storeHash });
+    // Served before the uninstall below: an install still pending when an uninstall is handled wins over it.
+    await waitFor(async () => {
+      const state = (await handle.query('state')) as { generation: number; status: string };
+      return state.generation === saved.installGeneration && state.status === 'active' ? true : undefined;
+    }, 30_000, 'the re-install served');
     expect(await signed(other.clientSecret)).toBe(200);
     expect(await signed(account.clientSecret)).toBe(401);
 
     // Uninstalled: once its workflow has ended, the cached record does not make it a 503.
     expect((await sys.request('DELETE', `/api/merchants/${id}/bigcommerce`)).status).toBe(202);
     await waitFor(async () => ((await sys.state(id)).body.status === 'uninstalled' ? true : undefined), 30_000, 'uninstalled');
-    await waitFor(async () => ((await sys.client.workflow.getHandle(merchantWorkflowId(id)).describe()).status.name === 'COMPLETED' ? true : undefined), 30_000, 'workflow ended');
+    await waitFor(async () => ((await handle.describe()).status.name === 'COMPLETED' ? true : undefined), 30_000, 'workflow ended');
     expect(await signed(other.clientSecret)).toBe(404);
   });
 });
