@@ -69,11 +69,6 @@ const countWebhooks: RequestHandler = (_req, res, next) => {
   next();
 };
 
-/**
- * POST /webhooks/bigcommerce/{merchantId}: authenticate, parse, hand to the
- * merchant workflow as one signal, answer 200. The signal is durable once
- * Temporal accepts it, so the answer waits for that and nothing else.
- */
 /** Why a callback does not authenticate against `auth`, or null when it does. */
 function authFailure(req: Request, raw: Buffer, auth: WebhookAuth): HttpError | null {
   if (!secretEquals(req.get(WEBHOOK_SECRET_HEADER), auth.webhookSecret)) {
