@@ -206,7 +206,8 @@ describe('uninstall', () => {
     } finally {
       await sys.startWorker();
     }
-    await stateWhen(id, (s) => s.status === 'uninstalled', 'uninstalled', 30_000);
+    // A task the stopped worker had taken is retried after the merchant workflow's 60 s task timeout.
+    await stateWhen(id, (s) => s.status === 'uninstalled', 'uninstalled', 90_000);
     for (let i = 0; i < 5; i++) await balanceOf(id, `ack${i}@example.com`, 3, 30_000);
     expect(sys.sandbox.hooks(account.storeHash)).toHaveLength(0);
   });

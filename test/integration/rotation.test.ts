@@ -22,7 +22,7 @@ async function processesWith(env: Record<string, string>) {
       waitFor(async () => {
         const r = await processes.request('GET', `/api/merchants/${merchantId}/contacts?email=${email}`);
         return (r.body as { contacts?: Array<{ balance: number }> }).contacts?.[0]?.balance === expected ? true : undefined;
-      }, 30_000, `${email} balance ${expected}`),
+      }, 90_000, `${email} balance ${expected}`), // the first after the worker swap may wait out a lost task (60 s task timeout)
   };
 }
 
@@ -52,11 +52,12 @@ test('installed under key A; restarted with key B and A as old: orders credited,
     expect(again.resealed).toBe(0);
     // The merchant's new run holds only payloads of B.
     const handle = rotated.client.workflow.getHandle(`bigcommerce-merchant:${id}`);
-    await waitFor(async () => (((await handle.query('state')) as { counters: { runs: number } }).counters.runs === 2 ? true : undefined), 30_000, 'a fresh merchant run');
+    // After the worker swap, a task the stopped worker had taken is retried after the merchant workflow's 60 s task timeout.
+    await waitFor(async () => (((await handle.query('state')) as { counters: { runs: number } }).counters.runs === 2 ? true : undefined), 90_000, 'a fresh merchant run');
 
     // Re-install under B (hooks now point at this API).
     expect((await rotated.request('PUT', `/api/merchants/${id}/bigcommerce`, { apiPath: account.apiPath, accessToken: account.accessToken, clientId: account.clientId })).status).toBe(202);
-    await waitFor(async () => ((await rotated.request('GET', `/api/merchants/${id}/bigcommerce`)).body.status === 'active' ? true : undefined), 30_000, 'active again');
+    await waitFor(async () => ((await rotated.request('GET', `/api/merchants/${id}/bigcommerce`)).body.status === 'active' ? true : undefined), 90_000, 'active again');
   } finally {
     await rotated.stop();
   }
