@@ -10,13 +10,17 @@ import { metrics } from '../observability/metrics';
  * the API's process (`npm start`) can yield to it.
  */
 export class IngestGauge {
+  private readonly busyAt: number;
+  private readonly quietMs: number;
   private lastAt = 0;
   private busyNow = false;
   private inFlight = 0;
-  private timer: NodeJS.Timeout | undefined;
   private readonly listeners = new Set<() => void>();
 
-  constructor(private readonly opts: { busyAt?: number; quietMs?: number } = {}) {}
+  constructor(opts: { busyAt?: number; quietMs?: number } = {}) {
+    this.busyAt = opts.busyAt ?? 4;
+    this.quietMs = opts.quietMs ?? 250;
+  }
 
   get busy(): boolean {
     return this.busyNow;
@@ -25,12 +29,12 @@ export class IngestGauge {
   /** A webhook is being handled; call what it answers when its response is done (once). */
   enter(): () => void {
     this.inFlight++;
-    if (this.inFlight >= (this.opts.busyAt ?? 4)) this.pressed();
+    if (this.inFlight >= this.busyAt) this.pressed();
     let left = false;
     return () => {
       if (left) return;
       left = true;
-      if (this.inFlight >= (this.opts.busyAt ?? 4)) this.lastAt = Date.now(); // pressed until now
+      if (this.inFlight >= this.busyAt) this.lastAt = Date.now(); // pressed until now
       this.inFlight--;
     };
   }
@@ -43,10 +47,6 @@ export class IngestGauge {
     this.checkLater(this.quietMs);
   }
 
-  private get quietMs(): number {
-    return this.opts.quietMs ?? 250;
-  }
-
   /** Calls `listener` whenever busy turns on or off; answers how to stop. */
   onChange(listener: () => void): () => void {
     this.listeners.add(listener);
@@ -54,15 +54,13 @@ export class IngestGauge {
   }
 
   private checkLater(ms: number): void {
-    this.timer = setTimeout(() => {
-      if (this.inFlight >= (this.opts.busyAt ?? 4)) this.lastAt = Date.now(); // still pressed, even with no new arrival
+    setTimeout(() => {
+      if (this.inFlight >= this.busyAt) this.lastAt = Date.now(); // still pressed, even with no new arrival
       const quietFor = Date.now() - this.lastAt;
       if (quietFor < this.quietMs) return this.checkLater(this.quietMs - quietFor);
-      this.timer = undefined;
       this.busyNow = false;
       this.emit();
-    }, ms);
-    this.timer.unref();
+    }, ms).unref();
   }
 
   private emit(): void {

@@ -74,17 +74,11 @@ export async function startSystem(opts: SystemOptions = {}) {
   const codec = new AesGcmPayloadCodec(config.ENCRYPTION_KEY);
 
   return {
+    // config, store, client, api, request, startWorker, stopWorker, stopApi (stop is this system's own, below)
+    ...processes,
     sandbox,
     /** The environment this system's config was loaded from (to start more processes like it). */
     env,
-    config,
-    store,
-    client,
-    api,
-    request,
-    startWorker,
-    stopWorker,
-    stopApi: processes.stopApi,
 
     /** A sandbox store with an API account (all scopes unless told otherwise). */
     newStore(account: Parameters<Sandbox['createAccount']>[1] = {}): SandboxAccount {
