@@ -106,6 +106,14 @@ export async function startSystem(opts: SystemOptions = {}) {
         return s.body?.status === 'active' ? s.body : undefined;
       }, 30_000, `merchant ${merchantId} active`);
     },
+    /**
+     * Once the workflow has no task scheduled or running: a worker stopped then
+     * holds none of its tasks (one it held would wait out the task timeout).
+     */
+    async settled(workflowId: string) {
+      const handle = client.workflow.getHandle(workflowId);
+      return waitFor(async () => ((await handle.describe()).raw.pendingWorkflowTask ? undefined : true), 30_000, `${workflowId} without a pending task`);
+    },
     async contact(merchantId: string, email: string) {
       const res = await request('GET', `/api/merchants/${merchantId}/contacts?email=${encodeURIComponent(email)}`);
       return res.body?.contacts?.[0] as { id: string; email: string; balance: number; bigcommerceCustomerId: number | null } | undefined;

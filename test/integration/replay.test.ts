@@ -119,6 +119,30 @@ if (label) {
       await sys.stop();
     }
   }, 120_000);
+
+  test('record a re-install and an uninstall that reached the merchant workflow in one activation', async () => {
+    const sys = await startSystem();
+    try {
+      const id = 'replay-race';
+      const workflowId = `bigcommerce-merchant:${id}`;
+      const account = sys.newStore();
+      await sys.installActive(id, account);
+      await sys.settled(workflowId);
+      // With no worker, both signals wait for the same workflow task.
+      await sys.stopWorker();
+      expect((await sys.install(id, account)).status).toBe(202);
+      expect((await sys.request('DELETE', `/api/merchants/${id}/bigcommerce`)).status).toBe(202);
+      await sys.startWorker();
+      await waitFor(async () => (['active', 'uninstalled'].includes((await sys.state(id)).body.status) ? true : undefined), 90_000, 'the race decided');
+      await sys.settled(workflowId);
+      const history = await sys.client.workflow.getHandle(workflowId).fetchHistory();
+      const fixture: Fixture = { workflowId, encryptionKey: sys.config.ENCRYPTION_KEY, history: Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('base64') };
+      mkdirSync(path.join(dir, label), { recursive: true });
+      writeFileSync(path.join(dir, label, 'bigcommerce-merchant-race.json'), JSON.stringify(fixture, null, 1) + '\n');
+    } finally {
+      await sys.stop();
+    }
+  }, 150_000);
 } else {
   const versions = readdirSync(dir).sort();
   const files = versions.flatMap((v) => readdirSync(path.join(dir, v)).filter((f) => f.endsWith('.json')).map((f) => path.join(v, f)));
