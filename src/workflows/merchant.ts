@@ -69,6 +69,8 @@ interface Carried {
   generation: number;
   pendingInstall: InstallRequested | null;
   uninstallRequested: boolean;
+  /** The newest generation an uninstall was asked at (runs before uninstalls carried one: absent). */
+  uninstallGeneration?: number;
   /** Events not yet dispatched, as runs before PACKED_EVENTS carried them. */
   events: WebhookEvent[];
   /** The same, packed (runs since PACKED_EVENTS). */
@@ -122,6 +124,8 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   let generation = carried?.generation ?? 0;
   let pendingInstall = carried?.pendingInstall ?? null;
   let uninstallRequested = carried?.uninstallRequested ?? false;
+  // Uninstall signals sent before they carried a generation leave it at 0: there, a pending install still wins.
+  let uninstallGeneration = carried?.uninstallGeneration ?? 0;
   const events: WebhookEvent[] = [...(carried?.events ?? []), ...unpackEvents(carried?.packedEvents ?? [])];
   const counters: MerchantCounters = carried
     ? { ...carried.counters, runs: carried.counters.runs + 1 }
@@ -133,10 +137,17 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   const waitingForCredentials = new Set(carried?.waitingForCredentials ?? []);
   let recheckCredentials = carried?.recheckCredentials ?? false;
 
+  // Install and uninstall are ordered by the merchant record's generation, not by arrival: an
+  // install the uninstall saw saved is superseded by it, even if both wait in one workflow task.
   setHandler(installRequestedSignal, (req) => {
-    if (req.generation > Math.max(generation, pendingInstall?.generation ?? 0)) pendingInstall = req;
+    if (req.generation > Math.max(generation, pendingInstall?.generation ?? 0, uninstallGeneration)) pendingInstall = req;
   });
-  setHandler(uninstallRequestedSignal, () => void (uninstallRequested = true));
+  setHandler(uninstallRequestedSignal, (req) => {
+    uninstallRequested = true;
+    if (!req) return;
+    uninstallGeneration = Math.max(uninstallGeneration, req.generation);
+    if (pendingInstall !== null && pendingInstall.generation <= uninstallGeneration) pendingInstall = null;
+  });
   setHandler(webhookEventSignal, (event) => {
     counters.eventsReceived++;
     events.push(event);
@@ -442,7 +453,8 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
       uninstallRequested = false;
       // A re-install that came in meanwhile is served by this same workflow: go round again.
       if (pendingInstall !== null) continue;
-      const recorded = await store.markUninstalled({ merchantId, generation, lastError });
+      // Fenced by the generation the uninstall saw when it superseded an install this run never served.
+      const recorded = await store.markUninstalled({ merchantId, generation: Math.max(generation, uninstallGeneration), lastError });
       // Not recorded: a re-install was saved since; its signal is on the way (the API saves, then signals).
       // (Strictly false: runs recorded before this fence got no answer here and must replay unchanged.)
       if (recorded === false) await condition(() => pendingInstall !== null, '1 minute');
@@ -465,6 +477,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
           generation,
           pendingInstall,
           uninstallRequested,
+          uninstallGeneration,
           events: packed ? [] : events,
           ...(packed ? { packedEvents: packEvents(events) } : {}),
           counters,

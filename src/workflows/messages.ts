@@ -92,8 +92,20 @@ export interface ReconciliationState {
 
 /** The dashboard (re-)installed the merchant: credentials were saved, verify them again. */
 export const installRequestedSignal = defineSignal<[InstallRequested]>('installRequested');
-/** The dashboard uninstalled the merchant: delete the hooks and end. */
-export const uninstallRequestedSignal = defineSignal('uninstallRequested');
+export interface UninstallRequested {
+  /**
+   * The install generation the merchant record had when the dashboard asked:
+   * an install of this generation or an older one is superseded by the
+   * uninstall, even when its signal has not been handled yet.
+   */
+  generation: number;
+}
+
+/**
+ * The dashboard uninstalled the merchant: delete the hooks and end.
+ * (Signals sent before the uninstall carried a generation have no argument.)
+ */
+export const uninstallRequestedSignal = defineSignal<[UninstallRequested?]>('uninstallRequested');
 /** A verified BigCommerce webhook. Delivered at least once: handling is idempotent. (Runs started before batching.) */
 export const webhookEventSignal = defineSignal<[WebhookEvent]>('webhookEvent');
 /** Verified BigCommerce webhooks that arrived together (the API's group commit, api/signal-batcher.ts). */

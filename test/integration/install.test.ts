@@ -237,4 +237,32 @@ describe('uninstall racing a re-install', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect((await sys.state(id)).body.status).toBe('active'); // and it stays so
   });
+
+  test('an uninstall sent right after a re-install ends uninstalled, even when both reach the workflow in one task', async () => {
+    const id = `race-${Math.random().toString(36).slice(2, 8)}`;
+    created.push(id);
+    const workflowId = `bigcommerce-merchant:${id}`;
+    const account = sys.newStore();
+    await sys.installActive(id, account);
+    await sys.settled(workflowId);
+    // With no worker, both signals wait for the same workflow task: arrival order cannot decide.
+    await sys.stopWorker();
+    try {
+      expect((await sys.install(id, account)).status).toBe(202);
+      expect((await sys.request('DELETE', `/api/merchants/${id}/bigcommerce`)).status).toBe(202);
+    } finally {
+      await sys.startWorker();
+    }
+    const state = await waitFor(async () => {
+      const s = (await sys.state(id)).body;
+      return s.status === 'uninstalled' ? s : undefined;
+    }, 60_000, 'uninstalled');
+    expect(state.webhooks).toEqual([]);
+    expect((await sys.client.workflow.getHandle(workflowId).result()).status).toBe('uninstalled');
+    expect(sys.sandbox.hooks(account.storeHash)).toHaveLength(0);
+    // The superseded re-install never ran: one scope probe, the first install's.
+    const history = await sys.client.workflow.getHandle(workflowId).fetchHistory();
+    const probes = history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'verifyScopes');
+    expect(probes).toHaveLength(1);
+  });
 });

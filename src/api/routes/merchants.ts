@@ -154,7 +154,8 @@ export function merchantsRouter({ config, client, store, webhookAuth }: { config
     const workflowId = merchantWorkflowId(merchantId);
     if (merchant.status !== 'uninstalled') {
       try {
-        await client.workflow.getHandle(workflowId).signal(uninstallRequestedSignal);
+        // The generation read here: a re-install saved before it is superseded, one saved after it wins.
+        await client.workflow.getHandle(workflowId).signal(uninstallRequestedSignal, { generation: merchant.installGeneration });
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;
         // No workflow runs for it (terminated by hand?): record the uninstall ourselves.
