@@ -246,7 +246,7 @@ describe('the webhook route', () => {
     const saved = await sys.store.merchants.saveInstall({ merchantId: id, storeHash: account.storeHash, apiBase: record.apiBase, clientId: other.clientId, name: null, accessToken: other.accessToken, clientSecret: other.clientSecret, pointsPerCurrencyUnit: '1.0000' });
     const handle = sys.client.workflow.getHandle(merchantWorkflowId(id));
     await handle.signal(installRequestedSignal, { generation: saved.installGeneration, storeHash: account.storeHash });
-    // Served before the uninstall below: an install still pending when an uninstall is handled wins over it.
+    // Served before the secrets are tried: the re-install is active under its new generation.
     await waitFor(async () => {
       const state = (await handle.query('state')) as { generation: number; status: string };
       return state.generation === saved.installGeneration && state.status === 'active' ? true : undefined;
