@@ -79,6 +79,8 @@ export async function startBench(prefix: string) {
     say,
     sys,
     storeKind: store.kind,
+    /** The server processes, for CPU accounting (bench/cpu.ts). */
+    pids: { temporal: temporal.child.pid, store: store.child.pid },
     async stop() {
       await sys.stop();
       await Promise.allSettled([temporal.stop(), store.stop()]);

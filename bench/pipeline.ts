@@ -18,6 +18,8 @@
  * 5. A naive, non-durable handler (an HTTP route that fetches the order from
  *    the sandbox and inserts the credit), closed loop: orders/s, and the
  *    pipeline's ratio to it. BigCommerce order fetches per order.
+ * 6. CPU time per order of each process (this one, Temporal's server, the
+ *    store) over phase 2 and over the naive run: where an order's cost goes.
  */
 import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
@@ -29,6 +31,7 @@ import { snapshot } from '../src/activities/bigcommerce';
 import { embeddedSqliteSynchronous } from '../src/dev/servers';
 import { waitFor } from '../test/helpers/system';
 import { fmt, loadFromAnotherProcess, percentiles, runBench, startBench, webhookBody } from './common';
+import { type CpuUse, cpuMeter } from './cpu';
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 1_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
@@ -79,12 +82,22 @@ async function main() {
     const healthz = await loadFromAnotherProcess({ url: `${sys.api}/healthz`, method: 'GET', n: HEALTHZ, concurrency: CONCURRENCY, warmUrl: `${sys.api}/healthz` }, dir);
     const healthzOpen = await loadFromAnotherProcess({ url: `${sys.api}/healthz`, method: 'GET', n: ORDERS, concurrency: CONCURRENCY, rate: RATE, warmUrl: `${sys.api}/healthz` }, dir);
 
+    // Where each order's cost goes: CPU time of each process over the closed loop and over the naive run.
+    const meter = () =>
+      cpuMeter({
+        [`API${inOwnProcess ? '' : ' + worker'} + sandbox (this process)`]: process.pid,
+        ...(workerProcess ? { 'worker (its own process)': workerProcess.pid } : {}),
+        'Temporal dev server': bench.pids.temporal,
+        [`store (${bench.storeKind})`]: bench.pids.store,
+      });
     const closedOrders = newOrders();
+    const pipelineCpu = meter().start();
     const requestsBefore = sys.sandbox.requests(account.storeHash).length;
     const e2eStart = performance.now();
     const closed = acceptedOf(await loadFromAnotherProcess(webhooks(closedOrders), dir), 'closed loop');
     await credited();
     const e2eSeconds = (performance.now() - e2eStart) / 1000;
+    const pipelineCpuUse = pipelineCpu();
     const bigcommerceCalls = sys.sandbox.requests(account.storeHash).slice(requestsBefore).filter((r) => r.path.startsWith('/v2/orders/')).length;
 
     const openOrders = newOrders();
@@ -130,7 +143,9 @@ async function main() {
       const s = naiveApp.listen(0, '127.0.0.1', () => resolve(s));
     });
     const naiveUrl = `http://127.0.0.1:${(naiveServer.address() as { port: number }).port}`;
+    const naiveCpu = meter().start();
     const naiveRun = await loadFromAnotherProcess({ url: naiveUrl, urls: closedOrders.map((o) => `${naiveUrl}/naive/${o.id}`), method: 'POST', concurrency: CONCURRENCY, warmUrl: `${naiveUrl}/healthz` }, dir);
+    const naiveCpuUse = naiveCpu();
     naiveServer.close();
 
     const h = percentiles(healthz.latencies);
@@ -156,12 +171,32 @@ async function main() {
       `naive handler (HTTP → fetch the order → insert the credit, not durable): ${naiveRate.toFixed(1)} orders/s; the pipeline runs at ${(e2eRate / naiveRate).toFixed(2)}× of that`,
       `BigCommerce order fetches per order in the pipeline: ${(bigcommerceCalls / ORDERS).toFixed(2)}; BigCommerce calls per refund: ${(refundCalls / Math.max(1, refundsAccepted)).toFixed(2)} (${refundsAccepted} refunds)`,
       '',
+      ...cpuTable({ pipeline: pipelineCpuUse, naive: naiveCpuUse }, ORDERS, { pipeline: e2eSeconds, naive: naiveRun.seconds }),
+      '',
     ];
     process.stdout.write(out.join('\n'));
     workerProcess?.kill('SIGTERM');
   } finally {
     await bench.stop();
   }
+}
+
+/**
+ * CPU ms per order of each process in the two runs (the load generator, another
+ * process, is left out of both), and the share of the machine's cores they kept busy.
+ */
+function cpuTable(runs: { pipeline: CpuUse; naive: CpuUse }, orders: number, seconds: { pipeline: number; naive: number }): string[] {
+  const names = [...new Set([...Object.keys(runs.pipeline), ...Object.keys(runs.naive)])];
+  if (names.every((n) => runs.pipeline[n] === undefined)) return ['CPU per order: not measured (needs /proc)'];
+  const perOrder = (ms: number | undefined) => (ms === undefined ? '       —' : fmt(ms / orders));
+  const total = (u: CpuUse) => Object.values(u).reduce<number>((a, b) => a + (b ?? 0), 0);
+  const busy = (u: CpuUse, s: number) => `${((total(u) / 1000 / s / os.cpus().length) * 100).toFixed(0)} % of ${os.cpus().length} cores`;
+  return [
+    `CPU per order (ms), by process${' '.repeat(14)}pipeline    naive`,
+    ...names.map((n) => `${n.padEnd(44)}${perOrder(runs.pipeline[n])} ${perOrder(runs.naive[n])}`),
+    `${'total'.padEnd(44)}${perOrder(total(runs.pipeline))} ${perOrder(total(runs.naive))}`,
+    `cores kept busy: pipeline ${busy(runs.pipeline, seconds.pipeline)}, naive ${busy(runs.naive, seconds.naive)}`,
+  ];
 }
 
 /** `npm run worker` with the system's environment, on its task queue. */
