@@ -58,7 +58,10 @@ export class BigCommerceClient {
 
   /** One HTTP exchange. Statuses in `pass` are returned; every other non-2xx becomes a typed error. */
   private async send(method: string, path: string, body?: unknown, pass: number[] = []): Promise<RawResponse> {
-    await this.budget.acquire(this.opts.priority);
+    const priority = this.opts.priority ?? 'live';
+    const waitStarted = performance.now();
+    await this.budget.acquire(priority);
+    metrics.bigcommerceRateWait.observe({ priority }, (performance.now() - waitStarted) / 1000);
     let res: Response;
     try {
       res = await fetch(this.opts.apiBase + path, {

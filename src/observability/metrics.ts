@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * The Prometheus metrics of CONTRACT §3 (`GET /metrics` on METRICS_PORT): one
@@ -19,6 +19,18 @@ export const metrics = {
     name: 'loyalty_reconciliation_recovered_total',
     help: 'What reconciliation sweeps recovered: orders and refunds whose webhook never came, webhooks repaired',
     labelNames: ['kind'],
+    registers: [registry],
+  }),
+  /**
+   * Worker: how long each BigCommerce request waited for this process's share of
+   * the store's rate quota (RATE_LIMIT_SHARE; live work: order and refund fetches,
+   * background: sweeps and imports). On a Standard plan a sale's orders wait here.
+   */
+  bigcommerceRateWait: new Histogram({
+    name: 'loyalty_bigcommerce_rate_wait_seconds',
+    help: "Time a BigCommerce request waited for this process's share of the store's rate-limit quota, by priority (live, background)",
+    labelNames: ['priority'],
+    buckets: [0.005, 0.05, 0.25, 1, 2.5, 5, 10, 30, 60, 120],
     registers: [registry],
   }),
   /** API: 1 while the webhook route is pressed (a worker in the same process then yields: worker/ingest-first.ts). */

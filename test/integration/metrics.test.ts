@@ -47,6 +47,27 @@ test('webhooks by scope and outcome, points credited and deducted, BigCommerce r
   expect(text).toContain('# TYPE loyalty_reconciliation_recovered_total counter');
 });
 
+test('loyalty_bigcommerce_rate_wait_seconds: requests held for the store\'s rate-limit quota are timed, by priority', async () => {
+  const live = async () => {
+    const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === 'loyalty_bigcommerce_rate_wait_seconds');
+    const of = (suffix: string) => metric?.values.find((v) => (v as { metricName?: string }).metricName === `loyalty_bigcommerce_rate_wait_seconds${suffix}` && v.labels.priority === 'live')?.value ?? 0;
+    return { count: of('_count'), sum: of('_sum') };
+  };
+  const before = await live();
+  // 10 requests per 2 s window, 8 of them ours (RATE_LIMIT_SHARE 0.8): the install and the fetches outrun it.
+  const store = sys.sandbox.createStore({ rateLimit: { quota: 10, windowMs: 2_000 } });
+  const account = sys.sandbox.createAccount(store.hash);
+  const id = `rate-${Math.random().toString(36).slice(2, 7)}`;
+  await sys.installActive(id, account);
+  for (let i = 0; i < 5; i++) sys.sandbox.createOrder(account.storeHash, { totalIncTax: '1.0000', email: 'rate@example.com' });
+  await sys.balanceWhen(id, 'rate@example.com', 5);
+  const after = await live();
+  const requests = sys.sandbox.requests(account.storeHash);
+  expect(requests.filter((r) => r.status === 429)).toEqual([]); // held back, not refused
+  expect(after.count - before.count).toBeGreaterThanOrEqual(requests.length);
+  expect(after.sum - before.sum).toBeGreaterThan(0.5); // some waited for the next window
+});
+
 test('loyalty_webhook_pressure: 1 while 4 or more webhooks are in flight at once, 0 again once they are answered', async () => {
   const id = `pressure-${Math.random().toString(36).slice(2, 7)}`;
   const account = sys.newStore();
