@@ -1,0 +1,96 @@
+/**
+ * `npm run bench` (quota section), or alone `npm run bench:quota`: a sale on a
+ * BigCommerce Standard plan. BENCH_SALE (default 800) orders are placed at once
+ * in a store whose quota is 150 requests per 30 s (BIGCOMMERCE.md, rate limits);
+ * the sandbox delivers their webhooks. Printed: order created → credited, the
+ * rate against what our share of the quota allows (RATE_LIMIT_SHARE), BigCommerce
+ * calls per order and 429s (none expected: requests wait, they are not refused),
+ * the wait each request spent for the quota, and the workflow tasks per order
+ * (an order's fetch is a local activity that waits inside its task; the SDK
+ * heartbeats a task that waits long).
+ *
+ * The servers run as `npm start` runs them: Temporal's dev server on a
+ * database file, the embedded store on its data directory.
+ */
+import os from 'node:os';
+import { temporal } from '@temporalio/proto';
+import { orderTransactionId } from '../src/ledger/ledger';
+import { registry } from '../src/observability/metrics';
+import { orderWorkflowId } from '../src/workflows/messages';
+import { waitFor } from '../test/helpers/system';
+import { fmt, percentiles, runBench, startBench } from './common';
+
+const SALE = Number(process.env.BENCH_SALE ?? 800);
+const PLAN = { quota: 150, windowMs: 30_000 };
+
+/** Requests waiting for the quota: count, and the share that waited past each bucket bound. */
+async function rateWaits() {
+  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === 'loyalty_bigcommerce_rate_wait_seconds');
+  const live = (metric?.values ?? []).filter((v) => v.labels.priority === 'live');
+  const count = live.find((v) => (v as { metricName?: string }).metricName?.endsWith('_count'))?.value ?? 0;
+  const buckets = live.filter((v) => (v as { metricName?: string }).metricName?.endsWith('_bucket')).map((v) => ({ le: Number(v.labels.le), n: v.value }));
+  return { count, buckets };
+}
+
+async function main() {
+  const bench = await startBench('bc-bench-quota-');
+  const { say, sys } = bench;
+  try {
+    const store = sys.sandbox.createStore({ rateLimit: PLAN });
+    const account = sys.sandbox.createAccount(store.hash);
+    const id = 'sale';
+    await sys.installActive(id, account);
+    const requestsBefore = sys.sandbox.requests(account.storeHash).length;
+    const waitsBefore = await rateWaits();
+
+    const placed = Array.from({ length: SALE }, (_, i) => ({ order: sys.sandbox.createOrder(account.storeHash, { totalIncTax: '3.0000', email: `sale${i % 100}@example.com` }), at: Date.now() }));
+    const started = performance.now();
+    const latencies = await waitFor(
+      async () => {
+        if ((await sys.store.ledger.stats(id)).ordersCredited < SALE) return undefined;
+        const txs = await Promise.all(placed.map((p) => sys.store.ledger.transaction(orderTransactionId(id, p.order.id))));
+        return txs.every(Boolean) ? txs.map((t, i) => t!.createdAt.getTime() - placed[i]!.at) : undefined;
+      },
+      3_600_000,
+      'the sale credited',
+      1_000,
+    );
+    const seconds = (performance.now() - started) / 1000;
+    say(`credited ${SALE} orders in ${seconds.toFixed(0)} s`);
+
+    const requests = sys.sandbox.requests(account.storeHash).slice(requestsBefore);
+    const fetches = requests.filter((r) => r.path.startsWith('/v2/orders/')).length;
+    const waits = await rateWaits();
+    const waited = waits.count - waitsBefore.count;
+    const past = (le: number) => {
+      const at = (w: typeof waits) => w.buckets.find((b) => b.le === le)?.n ?? 0;
+      return waited - (at(waits) - at(waitsBefore));
+    };
+    let tasks = 0;
+    let maxTasks = 0;
+    for (const p of placed) {
+      const history = await sys.client.workflow.getHandle(orderWorkflowId(id, p.order.id)).fetchHistory();
+      const n = (history.events ?? []).filter((e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED).length;
+      tasks += n;
+      maxTasks = Math.max(maxTasks, n);
+    }
+    const ours = Math.floor(sys.config.RATE_LIMIT_SHARE * PLAN.quota);
+    const l = percentiles(latencies);
+    const out = [
+      '',
+      `quota: a sale of ${SALE} orders placed at once on a Standard plan (${PLAN.quota} requests per ${PLAN.windowMs / 1000} s; ours ${ours}, RATE_LIMIT_SHARE ${sys.config.RATE_LIMIT_SHARE}), ${os.cpus().length} cores, store ${bench.storeKind}`,
+      '',
+      `order created → credited (s)      p50 ${fmt(l.p50 / 1000)}   p95 ${fmt(l.p95 / 1000)}   max ${fmt(l.max / 1000)}`,
+      `credited ${SALE} in ${seconds.toFixed(1)} s = ${(SALE / seconds).toFixed(2)} orders/s; our share of the quota allows ${((ours * 1000) / PLAN.windowMs).toFixed(2)}/s after the first window`,
+      `BigCommerce requests ${requests.length}: ${(fetches / SALE).toFixed(2)} order fetches per order, ${requests.filter((r) => r.status === 429).length} answered 429`,
+      `requests that waited for the quota: ${past(0.005)} of ${waited} more than 5 ms, ${past(10)} more than 10 s, ${past(60)} more than 60 s`,
+      `order workflow tasks per order: ${(tasks / SALE).toFixed(2)} (max ${maxTasks}); 1 when nothing waits`,
+      '',
+    ];
+    process.stdout.write(out.join('\n'));
+  } finally {
+    await bench.stop();
+  }
+}
+
+runBench(main);
