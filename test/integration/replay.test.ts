@@ -25,6 +25,14 @@ interface Fixture {
 }
 
 const label = process.env.RECORD_HISTORIES;
+
+/** Writes one recorded history into the folder of `label`. */
+function writeFixture(label: string, file: string, workflowId: string, encryptionKey: string, history: temporal.api.history.v1.IHistory): void {
+  const fixture: Fixture = { workflowId, encryptionKey, history: Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('base64') };
+  mkdirSync(path.join(dir, label), { recursive: true });
+  writeFileSync(path.join(dir, label, file), JSON.stringify(fixture, null, 1) + '\n');
+}
+
 if (label) {
   test('record histories', async () => {
     const sys = await startSystem({ reconcileInterval: 5 });
@@ -85,9 +93,7 @@ if (label) {
         `bigcommerce-redemption:${id}:replay-redemption`,
       ]) {
         const history = await sys.client.workflow.getHandle(wfId).fetchHistory();
-        const fixture: Fixture = { workflowId: wfId, encryptionKey: sys.config.ENCRYPTION_KEY, history: Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('base64') };
-        mkdirSync(path.join(dir, label), { recursive: true });
-        writeFileSync(path.join(dir, label, `${wfId.split(':')[0]}-${wfId.split(':').slice(2).join('-') || 'merchant'}.json`), JSON.stringify(fixture, null, 1) + '\n');
+        writeFixture(label, `${wfId.split(':')[0]}-${wfId.split(':').slice(2).join('-') || 'merchant'}.json`, wfId, sys.config.ENCRYPTION_KEY, history);
       }
     } finally {
       await sys.stop();
@@ -112,9 +118,7 @@ if (label) {
       runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
       expect(runs.length).toBeGreaterThan(0);
       const history = await sys.client.workflow.getHandle(workflowId, runs[0]!.runId).fetchHistory();
-      const fixture: Fixture = { workflowId, encryptionKey: sys.config.ENCRYPTION_KEY, history: Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('base64') };
-      mkdirSync(path.join(dir, label), { recursive: true });
-      writeFileSync(path.join(dir, label, 'bigcommerce-merchant-continued.json'), JSON.stringify(fixture, null, 1) + '\n');
+      writeFixture(label, 'bigcommerce-merchant-continued.json', workflowId, sys.config.ENCRYPTION_KEY, history);
     } finally {
       await sys.stop();
     }
@@ -135,10 +139,7 @@ if (label) {
       await sys.startWorker();
       await waitFor(async () => (['active', 'uninstalled'].includes((await sys.state(id)).body.status) ? true : undefined), 90_000, 'the race decided');
       await sys.settled(workflowId);
-      const history = await sys.client.workflow.getHandle(workflowId).fetchHistory();
-      const fixture: Fixture = { workflowId, encryptionKey: sys.config.ENCRYPTION_KEY, history: Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('base64') };
-      mkdirSync(path.join(dir, label), { recursive: true });
-      writeFileSync(path.join(dir, label, 'bigcommerce-merchant-race.json'), JSON.stringify(fixture, null, 1) + '\n');
+      writeFixture(label, 'bigcommerce-merchant-race.json', workflowId, sys.config.ENCRYPTION_KEY, await sys.client.workflow.getHandle(workflowId).fetchHistory());
     } finally {
       await sys.stop();
     }
