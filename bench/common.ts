@@ -5,7 +5,6 @@ import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { freePort, startStore, startTemporal } from '../src/dev/servers';
 import { FAILURE_CONVERTER_PATH } from '../src/temporal/codec';
-import { installRuntime } from '../src/worker/worker';
 import { startSystem } from '../test/helpers/system';
 import type { LoadSpec } from './loadgen';
 
@@ -64,8 +63,6 @@ export async function loadFromAnotherProcess(spec: LoadSpec, dir: string): Promi
 export async function startBench(prefix: string) {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
   const say = (l: string) => process.stderr.write(`${l}\n`);
-  // Before bundling (which would install the SDK's default runtime): the SDK logs through ours, as in production.
-  installRuntime();
   const [temporal, store, bundlePath] = await Promise.all([
     freePort().then((port) => startTemporal({ port, uiPort: null, namespace: 'default', dbFile: path.join(dir, 'temporal.db'), log: say })),
     freePort().then((port) => startStore({ port, dataDir: path.join(dir, 'store'), log: say })),
