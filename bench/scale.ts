@@ -15,6 +15,7 @@
  * database file, the embedded store on its data directory.
  */
 import os from 'node:os';
+import { temporal } from '@temporalio/proto';
 import { orderTransactionId } from '../src/ledger/ledger';
 import { merchantWorkflowId } from '../src/workflows/messages';
 import { waitFor } from '../test/helpers/system';
@@ -51,21 +52,26 @@ async function main() {
       );
       const statuses = new Map(Object.entries(ingest.statuses).map(([k, v]) => [Number(k), v]));
       const started = performance.now();
+      const workerStartedAt = Date.now();
       await sys.startWorker();
       await waitFor(async () => ((await sys.store.ledger.stats(id)).ordersCredited === (statuses.get(200) ?? 0) ? true : undefined), 3_600_000, 'the flood credited', 1_000);
       const drainSeconds = (performance.now() - started) / 1000;
       let balances = 0;
       for (let c = 0; c < 200; c++) balances += (await sys.store.ledger.contactsByEmail(id, `flood${c}@example.com`))[0]?.balance ?? 0;
       const runs: number[] = [];
+      let first: { runId: string; at: number } | undefined;
       for await (const run of sys.client.workflow.list({ query: `WorkflowId = "${merchantWorkflowId(id)}"` })) {
         runs.push((await sys.client.workflow.getHandle(run.workflowId, run.runId).describe()).historyLength);
+        if (!first || run.startTime.getTime() < first.at) first = { runId: run.runId, at: run.startTime.getTime() };
       }
+      const firstTask = await firstTaskAfterFlood(sys, merchantWorkflowId(id), first!.runId, workerStartedAt);
       const w = percentiles(ingest.latencies);
       out.push(
         `flood: ${FLOOD} order webhooks for one merchant, no worker running, 32 concurrent`,
         `  answered ${[...statuses].map(([s, n]) => `${n} × ${s}`).join(', ')} in ${ingest.seconds.toFixed(1)} s (${(FLOOD / ingest.seconds).toFixed(0)} req/s; p50 ${w.p50.toFixed(1)} ms, p99 ${w.p99.toFixed(1)} ms)`,
         `  one worker then credited them in ${drainSeconds.toFixed(1)} s (${((statuses.get(200) ?? 0) / drainSeconds).toFixed(1)} orders/s); ordersCredited ${(await sys.store.ledger.stats(id)).ordersCredited}, points ${balances} (expected ${2 * (statuses.get(200) ?? 0)})`,
         `  merchant runs in the chain: ${runs.length}; history events per run: max ${Math.max(...runs)}, all ${runs.join(' ')}`,
+        `  the flood reached the first run as ${firstTask.signals} signals; the worker's first task of it took ${firstTask.ms} ms (task timeout ${firstTask.timeoutS} s)`,
         '',
       );
     }
@@ -115,6 +121,25 @@ async function main() {
   } finally {
     await bench.stop();
   }
+}
+
+/**
+ * The first run of the flooded merchant: how many signals the flood made of its
+ * webhooks, and how long the worker's first task after its return took (it
+ * replays every one of them; the merchant's task timeout has to cover it).
+ */
+async function firstTaskAfterFlood(sys: Awaited<ReturnType<typeof startBench>>['sys'], workflowId: string, runId: string, workerStartedAt: number) {
+  const history = await sys.client.workflow.getHandle(workflowId, runId).fetchHistory();
+  const events = history.events ?? [];
+  const type = temporal.api.enums.v1.EventType;
+  const ms = (e: (typeof events)[number]) => Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
+  const done = events.findIndex((e) => e.eventType === type.EVENT_TYPE_WORKFLOW_TASK_COMPLETED && ms(e) >= workerStartedAt);
+  const timeout = events[0]?.workflowExecutionStartedEventAttributes?.workflowTaskTimeout;
+  return {
+    signals: events.filter((e) => e.eventType === type.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED).length,
+    ms: done > 0 ? ms(events[done]!) - ms(events[done - 1]!) : NaN,
+    timeoutS: Number(timeout?.seconds ?? 0),
+  };
 }
 
 runBench(main);
