@@ -18,21 +18,14 @@ function cpuMsOf(pid: number): number | undefined {
 export type CpuUse = Record<string, number | undefined>;
 
 /**
- * CPU time each named process spends between `start()` and the call of the
- * function it answers, in ms: where the cost of a phase goes, process by process.
+ * Starts counting the CPU time of each named process; the function it answers
+ * gives what each spent since, in ms: where the cost of a phase goes.
  */
-export function cpuMeter(processes: Record<string, number | undefined>) {
-  return {
-    start(): () => CpuUse {
-      const before = Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, pid === undefined ? undefined : cpuMsOf(pid)]));
-      return () =>
-        Object.fromEntries(
-          Object.entries(processes).map(([name, pid]) => {
-            const now = pid === undefined ? undefined : cpuMsOf(pid);
-            const was = before[name];
-            return [name, now === undefined || was === undefined ? undefined : now - was];
-          }),
-        );
-    },
+export function cpuSince(processes: Record<string, number | undefined>): () => CpuUse {
+  const now = () => Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, pid === undefined ? undefined : cpuMsOf(pid)]));
+  const before = now();
+  return () => {
+    const after = now();
+    return Object.fromEntries(Object.keys(processes).map((name) => [name, after[name] === undefined || before[name] === undefined ? undefined : after[name]! - before[name]!]));
   };
 }

@@ -31,7 +31,7 @@ import { snapshot } from '../src/activities/bigcommerce';
 import { embeddedSqliteSynchronous } from '../src/dev/servers';
 import { waitFor } from '../test/helpers/system';
 import { fmt, loadFromAnotherProcess, percentiles, runBench, startBench, webhookBody } from './common';
-import { type CpuUse, cpuMeter } from './cpu';
+import { type CpuUse, cpuSince } from './cpu';
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 1_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
@@ -83,15 +83,15 @@ async function main() {
     const healthzOpen = await loadFromAnotherProcess({ url: `${sys.api}/healthz`, method: 'GET', n: ORDERS, concurrency: CONCURRENCY, rate: RATE, warmUrl: `${sys.api}/healthz` }, dir);
 
     // Where each order's cost goes: CPU time of each process over the closed loop and over the naive run.
-    const meter = () =>
-      cpuMeter({
+    const cpuOfEachProcess = () =>
+      cpuSince({
         [`API${inOwnProcess ? '' : ' + worker'} + sandbox (this process)`]: process.pid,
         ...(workerProcess ? { 'worker (its own process)': workerProcess.pid } : {}),
         'Temporal dev server': bench.pids.temporal,
         [`store (${bench.storeKind})`]: bench.pids.store,
       });
     const closedOrders = newOrders();
-    const pipelineCpu = meter().start();
+    const pipelineCpu = cpuOfEachProcess();
     const requestsBefore = sys.sandbox.requests(account.storeHash).length;
     const e2eStart = performance.now();
     const closed = acceptedOf(await loadFromAnotherProcess(webhooks(closedOrders), dir), 'closed loop');
@@ -143,7 +143,7 @@ async function main() {
       const s = naiveApp.listen(0, '127.0.0.1', () => resolve(s));
     });
     const naiveUrl = `http://127.0.0.1:${(naiveServer.address() as { port: number }).port}`;
-    const naiveCpu = meter().start();
+    const naiveCpu = cpuOfEachProcess();
     const naiveRun = await loadFromAnotherProcess({ url: naiveUrl, urls: closedOrders.map((o) => `${naiveUrl}/naive/${o.id}`), method: 'POST', concurrency: CONCURRENCY, warmUrl: `${naiveUrl}/healthz` }, dir);
     const naiveCpuUse = naiveCpu();
     naiveServer.close();

@@ -57,6 +57,7 @@ test('the worker is stopped after the webhooks were accepted and a new one start
   const id = `crash-${Math.random().toString(36).slice(2, 7)}`;
   const account = sys.newStore();
   await sys.installActive(id, account);
+  await sys.settled(`bigcommerce-merchant:${id}`);
   await sys.stopWorker();
   const ok = sys.sandbox.delivery.log.length;
   for (let i = 0; i < 30; i++) sys.sandbox.createOrder(account.storeHash, { totalIncTax: '5.5000', email: `w${i % 3}@example.com` });
@@ -75,6 +76,7 @@ test('a flood of webhooks while no worker runs: signals coalesce, so the run sta
   const id = `flood-${Math.random().toString(36).slice(2, 7)}`;
   const account = sys.newStore();
   await sys.installActive(id, account);
+  await sys.settled(`bigcommerce-merchant:${id}`);
   await sys.stopWorker();
   const handle = sys.client.workflow.getHandle(`bigcommerce-merchant:${id}`);
   const signalsBefore = (await handle.fetchHistory()).events!.filter((e) => e.workflowExecutionSignaledEventAttributes).length;

@@ -37,6 +37,7 @@ test('installed under key A; restarted with key B and A as old: orders credited,
 
   // The API and the worker restart with B, A kept for reading.
   await sys.stopApi();
+  await sys.settled(`bigcommerce-merchant:${id}`);
   await sys.stopWorker();
   const rotated = await processesWith({ ENCRYPTION_KEY: keyB, ENCRYPTION_OLD_KEYS: keyA });
   try {
