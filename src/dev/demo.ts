@@ -97,7 +97,9 @@ async function main() {
     return r.status === 'issued' || r.status === 'failed' ? r : undefined;
   });
   const annAfter = (await call('GET', `/api/merchants/${merchantId}/contacts?email=ann@example.com`)).body.contacts[0];
-  say(`  status ${issued.status}: coupon code ${issued.couponCode} (single use, expires ${issued.expiresAt}); Ann's balance ${annContact.balance} → ${annAfter.balance}`);
+  // Coupon codes stay out of anything that may end in a log: the dashboard reads the code from the redemption.
+  const code = typeof issued.couponCode === 'string' ? `${issued.couponCode.slice(0, 4)}${issued.couponCode.slice(4, -4).replace(/[A-Z0-9]/gi, '•')}${issued.couponCode.slice(-4)}` : 'none';
+  say(`  status ${issued.status}: coupon code ${code} (single use, expires ${issued.expiresAt}; in full: GET /api/merchants/${merchantId}/redemptions/${redemptionId}); Ann's balance ${annContact.balance} → ${annAfter.balance}`);
   const tooMuch = await call('POST', `/api/merchants/${merchantId}/contacts/${annContact.id}/redemptions`, { redemptionId: `${redemptionId}-2`, points: 1_000, reward: { type: 'free_shipping' } });
   say(`  1,000 more points → ${tooMuch.status} ${tooMuch.body.error?.code}`);
 
