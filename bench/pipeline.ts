@@ -29,6 +29,7 @@ import { BigCommerceClient } from '../src/bigcommerce/client';
 import { createLedgerActivities } from '../src/activities/ledger';
 import { snapshot } from '../src/activities/bigcommerce';
 import { embeddedSqliteSynchronous } from '../src/dev/servers';
+import { merchantWorkflowId } from '../src/workflows/messages';
 import { waitFor } from '../test/helpers/system';
 import { fmt, loadFromAnotherProcess, percentiles, runBench, startBench, webhookBody } from './common';
 import { type CpuUse, cpuSince } from './cpu';
@@ -107,7 +108,10 @@ async function main() {
     // The route's own cost: the same open loop with no worker competing (the events wait in Temporal meanwhile).
     const quietOrders = newOrders();
     if (workerProcess) await stopProcess(workerProcess);
-    else await sys.stopWorker();
+    else {
+      await sys.settled(merchantWorkflowId(id)); // so that the stopped worker holds none of its tasks
+      await sys.stopWorker();
+    }
     const quiet = acceptedOf(await loadFromAnotherProcess({ ...webhooks(quietOrders), rate: RATE }, dir), 'open loop, worker stopped');
     if (inOwnProcess) workerProcess = await spawnWorker(sys.env);
     else await sys.startWorker();

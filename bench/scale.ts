@@ -38,6 +38,8 @@ async function main() {
       const secret = sys.sandbox.hooks(account.storeHash)[0]!.headers['X-Loyalty-Webhook-Secret']!;
       for (const hook of sys.sandbox.hooks(account.storeHash)) sys.sandbox.deactivateHook(account.storeHash, hook.id);
       const orders = Array.from({ length: FLOOD }, (_, i) => sys.sandbox.createOrder(account.storeHash, { totalIncTax: '2.0000', email: `flood${i % 200}@example.com` }));
+      // No task of the merchant left with the worker: one it held would wait out the 60 s task timeout inside the drain's time.
+      await sys.settled(merchantWorkflowId(id));
       await sys.stopWorker();
       const ingest = await loadFromAnotherProcess(
         {
