@@ -2,9 +2,12 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { freePort, startStore, startTemporal } from '../src/dev/servers';
 import { FAILURE_CONVERTER_PATH } from '../src/temporal/codec';
+import { continueAsNewRequestedSignal } from '../src/workflows/messages';
 import { startSystem } from '../test/helpers/system';
 import type { LoadSpec } from './loadgen';
 
@@ -104,4 +107,59 @@ export function runBench(main: () => Promise<void>): void {
 export function webhookBody(storeHash: string, scope: 'store/order/created' | 'store/order/refund/created', orderId: number, hash: string, refundId?: number): string {
   const data = refundId === undefined ? { type: 'order', id: orderId } : { type: 'order', id: orderId, refund: { refund_id: refundId } };
   return JSON.stringify({ scope, store_id: '1', data, hash, created_at: 0, producer: `stores/${storeHash}` });
+}
+
+/**
+ * What the merchant workflow did over a phase (epoch ms `from`..`to`), read from
+ * the histories of its runs: how many runs began (continue-as-new), how many
+ * workflow tasks failed and why, and how long its work waited: from the first
+ * task scheduled after a completed one to the next completion (queueing,
+ * replays and failed attempts included). A webhook answered 200 starts its
+ * order's child only then. A figure measured across a continue-as-new is
+ * another figure than one measured while the run works; a bench says which.
+ */
+export async function merchantActivity(client: Client, workflowId: string, from: number, to: number) {
+  const { EventType, WorkflowTaskFailedCause } = temporal.api.enums.v1;
+  const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + Math.round((t?.nanos ?? 0) / 1e6);
+  const waits: number[] = [];
+  const failures: string[] = [];
+  let runsBegun = 0;
+  for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+    const { events } = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+    let waitingSince: number | null = null;
+    for (const e of events ?? []) {
+      const at = ms(e.eventTime);
+      if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED) waitingSince ??= at;
+      if (at < from || at > to) continue;
+      if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED) runsBegun++;
+      if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED && waitingSince !== null) {
+        waits.push(at - waitingSince);
+        waitingSince = null;
+      }
+      const failed = e.workflowTaskFailedEventAttributes;
+      if (failed) failures.push(WorkflowTaskFailedCause[failed.cause ?? 0] ?? String(failed.cause));
+    }
+  }
+  const w = waits.length ? percentiles(waits) : { p50: 0, p99: 0, max: 0 };
+  const causes = [...new Set(failures)].map((c) => c.replace('WORKFLOW_TASK_FAILED_CAUSE_', '').toLowerCase());
+  const describe = () =>
+    `merchant: ${runsBegun} run(s) begun, ${waits.length} tasks, ${failures.length} failed${causes.length ? ` (${causes.join(', ')})` : ''}; work waited p50 ${w.p50} / p99 ${w.p99} / max ${w.max} ms`;
+  return { runsBegun, failures, tasks: waits.length, waitMs: w, describe };
+}
+
+/**
+ * A fresh merchant run (continue-as-new asked for, as `npm run rotate-keys`
+ * does), settled: a phase measured after it does not meet the run's
+ * continue-as-new, which the server suggests past 4,096 events.
+ */
+export async function freshMerchantRun(client: Client, workflowId: string, settled: () => Promise<unknown>): Promise<void> {
+  const handle = client.workflow.getHandle(workflowId);
+  const before = (await handle.describe()).runId;
+  await handle.signal(continueAsNewRequestedSignal);
+  const deadline = Date.now() + 120_000;
+  while ((await client.workflow.getHandle(workflowId).describe()).runId === before) {
+    if (Date.now() > deadline) throw new Error(`${workflowId} did not continue as new within 120 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await settled();
 }

@@ -12,8 +12,13 @@
  *    **worker running**: ack latency and req/s; then webhook → credited
  *    orders/s for the whole batch (ingest and processing overlap).
  * 3. The same again, open loop at BENCH_RATE req/s (default 500, at most
- *    BENCH_CONCURRENCY in flight; latency from when each request was due);
- *    then once more with the worker stopped: the route's own cost.
+ *    BENCH_CONCURRENCY in flight; latency from when each request was due), on
+ *    a fresh merchant run: the merchant works throughout; then once more with
+ *    a continue-as-new asked for as the load begins (what every run meets
+ *    after some 1,300 orders: the server suggests it past 4,096 events); then
+ *    with the worker stopped: the route's own cost. For each phase with the
+ *    worker, what the merchant workflow did: runs begun, task failures, and
+ *    how long its work waited (bench/common.ts `merchantActivity`).
  * 4. 100 refunds: BigCommerce calls per refund.
  * 5. A naive, non-durable handler (an HTTP route that fetches the order from
  *    the sandbox and inserts the credit), closed loop: orders/s, and the
@@ -29,9 +34,10 @@ import { BigCommerceClient } from '../src/bigcommerce/client';
 import { createLedgerActivities } from '../src/activities/ledger';
 import { snapshot } from '../src/activities/bigcommerce';
 import { embeddedSqliteSynchronous } from '../src/dev/servers';
-import { merchantWorkflowId } from '../src/workflows/messages';
+import { continueAsNewRequestedSignal, merchantWorkflowId } from '../src/workflows/messages';
+import { ingestGauge } from '../src/worker/ingest-first';
 import { waitFor } from '../test/helpers/system';
-import { fmt, loadFromAnotherProcess, percentiles, runBench, startBench, webhookBody } from './common';
+import { fmt, freshMerchantRun, loadFromAnotherProcess, merchantActivity, percentiles, runBench, startBench, webhookBody } from './common';
 import { type CpuUse, cpuSince } from './cpu';
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 1_000);
@@ -95,21 +101,41 @@ async function main() {
     const pipelineCpu = cpuOfEachProcess();
     const requestsBefore = sys.sandbox.requests(account.storeHash).length;
     const e2eStart = performance.now();
+    const closedFrom = Date.now();
     const closed = acceptedOf(await loadFromAnotherProcess(webhooks(closedOrders), dir), 'closed loop');
     await credited();
     const e2eSeconds = (performance.now() - e2eStart) / 1000;
     const pipelineCpuUse = pipelineCpu();
+    const closedMerchant = await merchantActivity(sys.client, merchantWorkflowId(id), closedFrom, Date.now());
     const bigcommerceCalls = sys.sandbox.requests(account.storeHash).slice(requestsBefore).filter((r) => r.path.startsWith('/v2/orders/')).length;
 
+    const merchantSettled = () => sys.settled(merchantWorkflowId(id));
+    await freshMerchantRun(sys.client, merchantWorkflowId(id), merchantSettled);
     const openOrders = newOrders();
+    const openFrom = Date.now();
     const open = acceptedOf(await loadFromAnotherProcess({ ...webhooks(openOrders), rate: RATE }, dir), 'open loop');
     await credited();
+    const openMerchant = await merchantActivity(sys.client, merchantWorkflowId(id), openFrom, Date.now());
+
+    // The same, with a continue-as-new asked for 200 ms after the webhooks begin to press.
+    await freshMerchantRun(sys.client, merchantWorkflowId(id), merchantSettled);
+    const canOrders = newOrders();
+    const canFrom = Date.now();
+    const stopListening = ingestGauge.onChange(() => {
+      if (!ingestGauge.busy) return;
+      stopListening();
+      setTimeout(() => void sys.client.workflow.getHandle(merchantWorkflowId(id)).signal(continueAsNewRequestedSignal), 200);
+    });
+    const acrossCan = acceptedOf(await loadFromAnotherProcess({ ...webhooks(canOrders), rate: RATE }, dir), 'open loop across a continue-as-new');
+    stopListening();
+    await credited();
+    const canMerchant = await merchantActivity(sys.client, merchantWorkflowId(id), canFrom, Date.now());
 
     // The route's own cost: the same open loop with no worker competing (the events wait in Temporal meanwhile).
     const quietOrders = newOrders();
     if (workerProcess) await stopProcess(workerProcess);
     else {
-      await sys.settled(merchantWorkflowId(id)); // so that the stopped worker holds none of its tasks
+      await merchantSettled(); // so that the stopped worker holds none of its tasks
       await sys.stopWorker();
     }
     const quiet = acceptedOf(await loadFromAnotherProcess({ ...webhooks(quietOrders), rate: RATE }, dir), 'open loop, worker stopped');
@@ -157,6 +183,7 @@ async function main() {
     const w = percentiles(closed.latencies);
     const o = percentiles(open.latencies);
     const q = percentiles(quiet.latencies);
+    const c = percentiles(acrossCan.latencies);
     const e2eRate = (closed.statuses['200'] ?? 0) / e2eSeconds;
     const naiveRate = ORDERS / naiveRun.seconds;
     const statuses = (s: Record<string, number>) => Object.entries(s).map(([k, v]) => `${v} × ${k}`).join(', ');
@@ -169,7 +196,12 @@ async function main() {
       `POST webhook → 200, closed loop, worker on ${fmt(w.p50)} ${fmt(w.p95)} ${fmt(w.p99)} ${fmt(w.max)} ${fmt(ORDERS / closed.seconds)}   (${statuses(closed.statuses)})`,
       `GET /healthz (floor), open loop ${String(RATE).padStart(4)}/s     ${fmt(ho.p50)} ${fmt(ho.p95)} ${fmt(ho.p99)} ${fmt(ho.max)} ${fmt(ORDERS / healthzOpen.seconds)}`,
       `POST webhook → 200, open loop ${String(RATE).padStart(4)}/s, worker on${fmt(o.p50)} ${fmt(o.p95)} ${fmt(o.p99)} ${fmt(o.max)} ${fmt(ORDERS / open.seconds)}   (${statuses(open.statuses)})`,
+      `POST webhook → 200, open loop ${String(RATE).padStart(4)}/s, worker on, across a continue-as-new${fmt(c.p50)} ${fmt(c.p95)} ${fmt(c.p99)} ${fmt(c.max)} ${fmt(ORDERS / acrossCan.seconds)}   (${statuses(acrossCan.statuses)})`,
       `POST webhook → 200, open loop ${String(RATE).padStart(4)}/s, no worker${fmt(q.p50)} ${fmt(q.p95)} ${fmt(q.p99)} ${fmt(q.max)} ${fmt(ORDERS / quiet.seconds)}   (${statuses(quiet.statuses)})`,
+      '',
+      `closed loop, until credited: ${closedMerchant.describe()}`,
+      `open loop, until credited: ${openMerchant.describe()}`,
+      `open loop across a continue-as-new, until credited: ${canMerchant.describe()}`,
       '',
       `webhook → credited, worker running: ${ORDERS} orders in ${e2eSeconds.toFixed(2)} s = ${e2eRate.toFixed(1)} orders/s`,
       `naive handler (HTTP → fetch the order → insert the credit, not durable): ${naiveRate.toFixed(1)} orders/s; the pipeline runs at ${(e2eRate / naiveRate).toFixed(2)}× of that`,
