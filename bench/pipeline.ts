@@ -44,6 +44,8 @@ const ORDERS = Number(process.env.BENCH_ORDERS ?? 1_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const REFUNDS = 100;
+/** Redemptions asked for while the closed loop's orders drain, one every 2 s: how long a shopper waits meanwhile. */
+const REDEMPTIONS = 10;
 /** Requests of the closed-loop floor: enough for its p99 to be more than a few requests. */
 const HEALTHZ = Math.max(ORDERS, 5_000);
 
@@ -74,6 +76,18 @@ async function main() {
       say(`${phase}: ${Object.entries(r.statuses).map(([k, v]) => `${v} × ${k}`).join(', ')}`);
       return r;
     };
+    /** `n` redemptions of 10 points, one every `everyMs`: the time each POST took (the merchant workflow's update). */
+    const redeemEvery = async (everyMs: number, n: number, merchantId: string, contactId: string) => {
+      const took: number[] = [];
+      for (let i = 0; i < n; i++) {
+        await new Promise((r) => setTimeout(r, everyMs));
+        const t = performance.now();
+        const res = await sys.request('POST', `/api/merchants/${merchantId}/contacts/${contactId}/redemptions`, { redemptionId: `bench-${Date.now()}-${i}`, points: 10, reward: { type: 'amount_off', amount: '1.00' } });
+        if (res.status !== 202) throw new Error(`redemption answered ${res.status}: ${JSON.stringify(res.body)}`);
+        took.push(performance.now() - t);
+      }
+      return took;
+    };
     const credited = async () => waitFor(async () => ((await sys.store.ledger.stats(id)).ordersCredited >= accepted ? true : undefined), 1_800_000, `${accepted} credited`, 100);
 
     // BENCH_WORKER=process: the worker in a process of its own (`npm run worker`, as production runs it), not in the API's.
@@ -102,8 +116,10 @@ async function main() {
     const requestsBefore = sys.sandbox.requests(account.storeHash).length;
     const e2eStart = performance.now();
     const closedFrom = Date.now();
+    const redemptions = redeemEvery(2_000, REDEMPTIONS, id, (await sys.contact(id, 'bench0@example.com'))!.id);
     const closed = acceptedOf(await loadFromAnotherProcess(webhooks(closedOrders), dir), 'closed loop');
     await credited();
+    const redeemed = await redemptions;
     const e2eSeconds = (performance.now() - e2eStart) / 1000;
     const pipelineCpuUse = pipelineCpu();
     const closedMerchant = await merchantActivity(sys.client, merchantWorkflowId(id), closedFrom, Date.now());
@@ -200,6 +216,7 @@ async function main() {
       `POST webhook → 200, open loop ${String(RATE).padStart(4)}/s, no worker${fmt(q.p50)} ${fmt(q.p95)} ${fmt(q.p99)} ${fmt(q.max)} ${fmt(ORDERS / quiet.seconds)}   (${statuses(quiet.statuses)})`,
       '',
       `closed loop, until credited: ${closedMerchant.describe()}`,
+      `  redemptions asked for meanwhile (POST → 202, ${redeemed.length}, one every 2 s): ${(() => { const r = percentiles(redeemed); return `p50 ${r.p50.toFixed(0)} ms, max ${r.max.toFixed(0)} ms`; })()}`,
       `open loop, until credited: ${openMerchant.describe()}`,
       `open loop across a continue-as-new, until credited: ${canMerchant.describe()}`,
       '',
