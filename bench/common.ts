@@ -110,16 +110,17 @@ export function webhookBody(storeHash: string, scope: 'store/order/created' | 's
 }
 
 /**
- * What the merchant workflow did over a phase (epoch ms `from`..`to`), read from
- * the histories of its runs: how many runs began (continue-as-new), how many
- * workflow tasks failed and why, and how long its work waited: from the first
- * task scheduled after a completed one to the next completion (queueing,
- * replays and failed attempts included), and for the longest such wait, how
- * much of it passed before its last attempt started. A webhook answered 200 starts its
- * order's child only then. A figure measured across a continue-as-new is
- * another figure than one measured while the run works; a bench says which.
+ * One line on what the merchant workflow did over a phase (epoch ms
+ * `from`..`to`), read from the histories of its runs: how many runs began
+ * (continue-as-new), how many workflow tasks failed and why, and how long its
+ * work waited, from the first task scheduled after a completed one to the next
+ * completion (queueing, replays and failed attempts included); for the longest
+ * wait, how much of it passed before its last attempt started. A webhook
+ * answered 200 starts its order's child only once such a task completes. A
+ * figure measured across a continue-as-new is another figure than one measured
+ * while the run works; a bench says which.
  */
-export async function merchantActivity(client: Client, workflowId: string, from: number, to: number) {
+export async function merchantActivity(client: Client, workflowId: string, from: number, to: number): Promise<string> {
   const { EventType, WorkflowTaskFailedCause } = temporal.api.enums.v1;
   const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + Math.round((t?.nanos ?? 0) / 1e6);
   const waits: number[] = [];
@@ -147,9 +148,7 @@ export async function merchantActivity(client: Client, workflowId: string, from:
   }
   const w = waits.length ? percentiles(waits) : { p50: 0, p99: 0, max: 0 };
   const causes = [...new Set(failures)].map((c) => c.replace('WORKFLOW_TASK_FAILED_CAUSE_', '').toLowerCase());
-  const describe = () =>
-    `merchant: ${runsBegun} run(s) begun, ${waits.length} tasks, ${failures.length} failed${causes.length ? ` (${causes.join(', ')})` : ''}; work waited p50 ${w.p50} / p99 ${w.p99} / max ${w.max} ms (${worst.toStart} ms of it until its last attempt started)`;
-  return { runsBegun, failures, tasks: waits.length, waitMs: w, worst, describe };
+  return `merchant: ${runsBegun} run(s) begun, ${waits.length} tasks, ${failures.length} failed${causes.length ? ` (${causes.join(', ')})` : ''}; work waited p50 ${w.p50} / p99 ${w.p99} / max ${w.max} ms (${worst.toStart} ms of it until its last attempt started)`;
 }
 
 /**
@@ -162,7 +161,7 @@ export async function freshMerchantRun(client: Client, workflowId: string, settl
   const before = (await handle.describe()).runId;
   await handle.signal(continueAsNewRequestedSignal);
   const deadline = Date.now() + 120_000;
-  while ((await client.workflow.getHandle(workflowId).describe()).runId === before) {
+  while ((await handle.describe()).runId === before) {
     if (Date.now() > deadline) throw new Error(`${workflowId} did not continue as new within 120 s`);
     await new Promise((r) => setTimeout(r, 100));
   }
