@@ -7,7 +7,10 @@
  * calls per order and 429s (none expected: requests wait, they are not refused),
  * the wait each request spent for the quota, and the workflow tasks per order
  * (an order's fetch is a local activity that waits inside its task; the SDK
- * heartbeats a task that waits long).
+ * heartbeats a task that waits long). Meanwhile REDEMPTIONS redemptions are
+ * asked for, one every 15 s: while the orders' tasks wait for the quota in
+ * the worker's slots, is the merchant workflow's update still served? And
+ * what the merchant workflow did over the sale (bench/common.ts).
  *
  * The servers run as `npm start` runs them: Temporal's dev server on a
  * database file, the embedded store on its data directory.
@@ -16,12 +19,13 @@ import os from 'node:os';
 import { temporal } from '@temporalio/proto';
 import { orderTransactionId } from '../src/ledger/ledger';
 import { registry } from '../src/observability/metrics';
-import { orderWorkflowId } from '../src/workflows/messages';
+import { merchantWorkflowId, orderWorkflowId } from '../src/workflows/messages';
 import { waitFor } from '../test/helpers/system';
-import { fmt, percentiles, runBench, startBench } from './common';
+import { fmt, merchantActivity, percentiles, runBench, startBench } from './common';
 
 const SALE = Number(process.env.BENCH_SALE ?? 800);
 const PLAN = { quota: 150, windowMs: 30_000 };
+const REDEMPTIONS = 10;
 
 /** Requests waiting for the quota: count, and the share that waited past each bucket bound. */
 async function rateWaits() {
@@ -43,8 +47,24 @@ async function main() {
     const requestsBefore = sys.sandbox.requests(account.storeHash).length;
     const waitsBefore = await rateWaits();
 
+    const saleFrom = Date.now();
     const placed = Array.from({ length: SALE }, (_, i) => ({ order: sys.sandbox.createOrder(account.storeHash, { totalIncTax: '3.0000', email: `sale${i % 100}@example.com` }), at: Date.now() }));
     const started = performance.now();
+    // Redemption i: 3 points of contact sale{i}, once it has them; timed from the POST to its answer.
+    const redemptions = (async () => {
+      const answers: Array<{ ms: number; status: number }> = [];
+      for (let i = 0; i < REDEMPTIONS; i++) {
+        await new Promise((r) => setTimeout(r, 15_000));
+        const contact = await waitFor(async () => {
+          const c = await sys.contact(id, `sale${i}@example.com`);
+          return c && c.balance >= 3 ? c : undefined;
+        }, 600_000, `sale${i} has 3 points`);
+        const t = performance.now();
+        const res = await sys.request('POST', `/api/merchants/${id}/contacts/${contact.id}/redemptions`, { redemptionId: `sale-${i}`, points: 3, reward: { type: 'amount_off', amount: '1.00' } });
+        answers.push({ ms: performance.now() - t, status: res.status });
+      }
+      return answers;
+    })();
     const latencies = await waitFor(
       async () => {
         if ((await sys.store.ledger.stats(id)).ordersCredited < SALE) return undefined;
@@ -57,6 +77,8 @@ async function main() {
     );
     const seconds = (performance.now() - started) / 1000;
     say(`credited ${SALE} orders in ${seconds.toFixed(0)} s`);
+    const redeemed = await redemptions;
+    const merchant = await merchantActivity(sys.client, merchantWorkflowId(id), saleFrom, Date.now());
 
     const requests = sys.sandbox.requests(account.storeHash).slice(requestsBefore);
     const fetches = requests.filter((r) => r.path.startsWith('/v2/orders/')).length;
@@ -85,6 +107,8 @@ async function main() {
       `BigCommerce requests ${requests.length}: ${(fetches / SALE).toFixed(2)} order fetches per order, ${requests.filter((r) => r.status === 429).length} answered 429`,
       `requests that waited for the quota: ${past(0.005)} of ${waited} more than 5 ms, ${past(10)} more than 10 s, ${past(60)} more than 60 s`,
       `order workflow tasks per order: ${(tasks / SALE).toFixed(2)} (max ${maxTasks}); 1 when nothing waits`,
+      `redemptions asked for during the sale (one every 15 s): ${redeemed.length}, answered ${Object.entries(redeemed.reduce<Record<number, number>>((a, r) => ({ ...a, [r.status]: (a[r.status] ?? 0) + 1 }), {})).map(([k, v]) => `${v} × ${k}`).join(', ')}; ${redeemed.length ? `p50 ${percentiles(redeemed.map((r) => r.ms)).p50.toFixed(0)} ms, max ${percentiles(redeemed.map((r) => r.ms)).max.toFixed(0)} ms` : ''}`,
+      `the sale, until credited: ${merchant}`,
       '',
     ];
     process.stdout.write(out.join('\n'));
