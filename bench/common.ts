@@ -109,6 +109,18 @@ export function webhookBody(storeHash: string, scope: 'store/order/created' | 's
   return JSON.stringify({ scope, store_id: '1', data, hash, created_at: 0, producer: `stores/${storeHash}` });
 }
 
+/** When a history event happened, in ms since the epoch. */
+export function eventMs(e: temporal.api.history.v1.IHistoryEvent): number {
+  return Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
+}
+
+/** One redemption of `points` for an amount-off coupon through the API, timed: what a shopper waits for. */
+export async function timedRedemption(sys: Awaited<ReturnType<typeof startSystem>>, merchantId: string, contactId: string, redemptionId: string, points: number) {
+  const t = performance.now();
+  const res = await sys.request('POST', `/api/merchants/${merchantId}/contacts/${contactId}/redemptions`, { redemptionId, points, reward: { type: 'amount_off', amount: '1.00' } });
+  return { ms: performance.now() - t, status: res.status, body: res.body };
+}
+
 /**
  * One line on what the merchant workflow did over a phase (epoch ms
  * `from`..`to`), read from the histories of its runs: how many runs began
@@ -122,7 +134,6 @@ export function webhookBody(storeHash: string, scope: 'store/order/created' | 's
  */
 export async function merchantActivity(client: Client, workflowId: string, from: number, to: number): Promise<string> {
   const { EventType, WorkflowTaskFailedCause } = temporal.api.enums.v1;
-  const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + Math.round((t?.nanos ?? 0) / 1e6);
   const waits: number[] = [];
   let worst = { total: 0, toStart: 0 };
   const failures: string[] = [];
@@ -132,7 +143,7 @@ export async function merchantActivity(client: Client, workflowId: string, from:
     let waitingSince: number | null = null;
     let startedAt = 0;
     for (const e of events ?? []) {
-      const at = ms(e.eventTime);
+      const at = eventMs(e);
       if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED) waitingSince ??= at;
       if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED) startedAt = at;
       if (at < from || at > to) continue;

@@ -19,7 +19,7 @@ import { temporal } from '@temporalio/proto';
 import { orderTransactionId } from '../src/ledger/ledger';
 import { merchantWorkflowId } from '../src/workflows/messages';
 import { waitFor } from '../test/helpers/system';
-import { fmt, load, loadFromAnotherProcess, percentiles, runBench, startBench, webhookBody } from './common';
+import { eventMs, fmt, load, loadFromAnotherProcess, percentiles, runBench, startBench, webhookBody } from './common';
 
 const FLOOD = Number(process.env.BENCH_FLOOD ?? 12_000);
 const MERCHANTS = Number(process.env.BENCH_MERCHANTS ?? 1_000);
@@ -134,12 +134,11 @@ async function firstTaskAfterFlood(sys: Awaited<ReturnType<typeof startBench>>['
   const history = await sys.client.workflow.getHandle(workflowId, runId).fetchHistory();
   const events = history.events ?? [];
   const type = temporal.api.enums.v1.EventType;
-  const ms = (e: (typeof events)[number]) => Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
-  const done = events.findIndex((e) => e.eventType === type.EVENT_TYPE_WORKFLOW_TASK_COMPLETED && ms(e) >= workerStartedAt);
+  const done = events.findIndex((e) => e.eventType === type.EVENT_TYPE_WORKFLOW_TASK_COMPLETED && eventMs(e) >= workerStartedAt);
   const timeout = events[0]?.workflowExecutionStartedEventAttributes?.workflowTaskTimeout;
   return {
     signals: events.filter((e) => e.eventType === type.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED).length,
-    ms: done > 0 ? ms(events[done]!) - ms(events[done - 1]!) : NaN,
+    ms: done > 0 ? eventMs(events[done]!) - eventMs(events[done - 1]!) : NaN,
     timeoutS: Number(timeout?.seconds ?? 0),
   };
 }
