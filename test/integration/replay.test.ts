@@ -124,6 +124,29 @@ if (label) {
     }
   }, 120_000);
 
+  test('record a merchant that received webhooks while the route was pressed', async () => {
+    const sys = await startSystem();
+    try {
+      const id = 'replay-pressed';
+      const workflowId = `bigcommerce-merchant:${id}`;
+      const account = sys.newStore();
+      await sys.installActive(id, account);
+      for (const hook of sys.sandbox.hooks(account.storeHash)) sys.sandbox.deactivateHook(account.storeHash, hook.id);
+      const handle = sys.client.workflow.getHandle(workflowId);
+      const event = (orderId: number) => ({ scope: 'store/order/created', orderId, hash: `pressed-${orderId}` });
+      // As the API signals while its webhook route is pressed (a hint after the events), then once it is not.
+      // By name: code recorded before the hint existed declared one argument.
+      const orders = Array.from({ length: 4 }, (_, i) => sys.sandbox.createOrder(account.storeHash, { totalIncTax: '5.0000', email: `p${i}@example.com` }));
+      for (const order of orders.slice(0, 3)) await handle.signal('webhookEvents', [event(order.id)], { pressedAt: Date.now() });
+      await handle.signal('webhookEvents', [event(orders[3]!.id)]);
+      await waitFor(async () => ((await sys.state(id)).body.stats.ordersCredited === 4 ? true : undefined), 30_000, '4 credited');
+      await sys.settled(workflowId);
+      writeFixture(label, 'bigcommerce-merchant-pressed.json', workflowId, sys.config.ENCRYPTION_KEY, await handle.fetchHistory());
+    } finally {
+      await sys.stop();
+    }
+  }, 60_000);
+
   test('record a re-install and an uninstall that reached the merchant workflow in one activation', async () => {
     const sys = await startSystem();
     try {
