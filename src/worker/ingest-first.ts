@@ -1,5 +1,6 @@
 import type { CustomSlotSupplier, SlotInfo, SlotPermit, SlotReserveContext } from '@temporalio/worker';
 import { metrics } from '../observability/metrics';
+import type { IngestHint } from '../workflows/messages';
 
 /**
  * Whether this process's webhook route is under pressure: authenticated
@@ -16,6 +17,7 @@ export class IngestGauge {
   private busyNow = false;
   private inFlight = 0;
   private readonly listeners = new Set<() => void>();
+  private workerYields = false;
 
   constructor(opts: { busyAt?: number; quietMs?: number } = {}) {
     this.busyAt = opts.busyAt ?? 4;
@@ -24,6 +26,23 @@ export class IngestGauge {
 
   get busy(): boolean {
     return this.busyNow;
+  }
+
+  /** A worker in this process yields to this gauge (worker/worker.ts). */
+  yieldingWorker(): void {
+    this.workerYields = true;
+  }
+
+  /**
+   * What the webhook route tells the merchant workflow with a signal: pressed
+   * now, if a worker of this process yields to it. Starting the events'
+   * workflows would take the Temporal server's time that acknowledging needs,
+   * and the yielding worker would not run them yet, so the merchant holds them
+   * for a moment (workflows/merchant.ts). An API on its own (`npm run api`)
+   * sends no hint: its workers are elsewhere and do not yield.
+   */
+  hint(): IngestHint | undefined {
+    return this.busyNow && this.workerYields ? { pressedAt: Date.now() } : undefined;
   }
 
   /** A webhook is being handled; call what it answers when its response is done (once). */

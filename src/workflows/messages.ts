@@ -108,8 +108,20 @@ export interface UninstallRequested {
 export const uninstallRequestedSignal = defineSignal<[UninstallRequested?]>('uninstallRequested');
 /** A verified BigCommerce webhook. Delivered at least once: handling is idempotent. (Runs started before batching.) */
 export const webhookEventSignal = defineSignal<[WebhookEvent]>('webhookEvent');
-/** Verified BigCommerce webhooks that arrived together (the API's group commit, api/signal-batcher.ts). */
-export const webhookEventsSignal = defineSignal<[WebhookEvent[]]>('webhookEvents');
+/**
+ * What the API knew of its own load when it sent a batch. `pressedAt`: its
+ * webhook route was pressed (worker/ingest-first.ts) at that time, and a worker
+ * in its process yields to it (`npm start`); the merchant then holds events
+ * for a moment instead of starting their workflows (merchant.ts).
+ */
+export interface IngestHint {
+  pressedAt?: number;
+}
+/**
+ * Verified BigCommerce webhooks that arrived together (the API's group commit,
+ * api/signal-batcher.ts). The hint was added later: earlier signals have none.
+ */
+export const webhookEventsSignal = defineSignal<[WebhookEvent[], IngestHint?]>('webhookEvents');
 export const merchantStateQuery = defineQuery<MerchantWorkflowState>('state');
 
 /**

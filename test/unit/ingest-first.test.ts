@@ -28,6 +28,29 @@ describe('IngestGauge', () => {
   });
 });
 
+describe('IngestGauge.hint', () => {
+  test('pressed, with a worker of this process yielding to it: the time; otherwise none', () => {
+    const gauge = new IngestGauge({ busyAt: 2, quietMs: 10_000 });
+    expect(gauge.hint()).toBeUndefined();
+    const leave = [gauge.enter(), gauge.enter()];
+    expect(gauge.busy).toBe(true);
+    expect(gauge.hint()).toBeUndefined(); // an API on its own: its workers are elsewhere
+    gauge.yieldingWorker();
+    const before = Date.now();
+    const hint = gauge.hint();
+    expect(hint?.pressedAt).toBeGreaterThanOrEqual(before);
+    expect(hint!.pressedAt).toBeLessThanOrEqual(Date.now());
+    for (const l of leave) l();
+  });
+
+  test('quiet: no hint, even with a yielding worker', () => {
+    const gauge = new IngestGauge({ busyAt: 2 });
+    gauge.yieldingWorker();
+    gauge.enter()();
+    expect(gauge.hint()).toBeUndefined();
+  });
+});
+
 describe('IngestFirstSlots', () => {
   test('all slots while quiet; while busy, new reservations wait below the busy cap; quiet again, the waiters go', async () => {
     const gauge = new IngestGauge({ busyAt: 1, quietMs: 30 });

@@ -99,7 +99,10 @@ export function webhooksRouter({ client, webhookAuth, logger }: { client: Client
   // signal in time, a 503 makes BigCommerce deliver the event again later.
   const batcher = new SignalBatcher<WebhookEvent>(
     (merchantId, events) =>
-      client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () => client.workflow.getHandle(merchantWorkflowId(merchantId)).signal(webhookEventsSignal, events)),
+      client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () => {
+        const hint = ingestGauge.hint();
+        return client.workflow.getHandle(merchantWorkflowId(merchantId)).signal(webhookEventsSignal, events, ...(hint ? [hint] : []));
+      }),
     { lingerMs: 5, busyWithinMs: 50, maxInFlight: SIGNALS_IN_FLIGHT },
   );
   router.post('/webhooks/bigcommerce/:merchantId', countWebhooks, express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT }), async (req, res) => {
