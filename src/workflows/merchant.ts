@@ -87,11 +87,24 @@ interface Carried {
 /** Children started per workflow task at most: keeps each task, and each history batch, small. */
 const MAX_BATCH = 50;
 
+/**
+ * Holding events while the API's webhook route is pressed (`IngestHint`): a
+ * hint keeps the route pressed for this long after it was sent; a hold lasts
+ * at most this long from the first hint of a spell; and fewer than this many
+ * events are ever held, the oldest beyond it start at once (held events are
+ * carried across continue-as-new, and a backlog is better spent in the
+ * children's queue than in this run's memory).
+ */
+const PRESSED_FOR_MS = 500;
+const HOLD_AT_MOST_MS = 5_000;
+const HOLD_AT_MOST_EVENTS = 1_000;
+
 /** Patch ids (runs recorded before them replay the old way; see test/fixtures/histories). */
 const RECONCILIATION = 'merchant-reconciliation';
 const DISPATCH_BEFORE_UNINSTALL = 'merchant-dispatches-acknowledged-events-before-uninstall';
 const PACKED_EVENTS = 'merchant-carries-packed-events';
 const TASK_TIMEOUT = 'merchant-task-timeout-60s';
+const HOLD_WHILE_PRESSED = 'merchant-holds-events-while-webhooks-press';
 
 /** One sweep in progress: where each list continues, and what it found so far. */
 interface Sweep {
@@ -152,9 +165,18 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
     counters.eventsReceived++;
     events.push(event);
   });
-  setHandler(webhookEventsSignal, (batch) => {
+  // A spell of webhook pressure: from the first hint until PRESSED_FOR_MS after the last (workflow time).
+  let pressedSince = 0;
+  let pressedUntil = 0;
+  setHandler(webhookEventsSignal, (batch, hint) => {
     counters.eventsReceived += batch.length;
     events.push(...batch);
+    // Runs recorded before HOLD_WHILE_PRESSED ignored hints (and replay so).
+    if (hint?.pressedAt === undefined || !patched(HOLD_WHILE_PRESSED)) return;
+    // Bounded by this workflow's clock: a hint read late (the worker was away) or from a clock ahead presses no longer.
+    const now = Date.now();
+    if (pressedUntil <= now) pressedSince = now;
+    pressedUntil = Math.max(pressedUntil, Math.min(hint.pressedAt, now) + PRESSED_FOR_MS);
   });
   let freshRunRequested = false;
   setHandler(continueAsNewRequestedSignal, () => void (freshRunRequested = true));
@@ -213,7 +235,12 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
     waitingForCredentials: waitingForCredentials.size,
   }));
 
-  const overHistoryLimit = () => freshRunRequested || workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= input.historyLimit;
+  // While the webhook route is pressed (holdWhilePressed), a continue-as-new that is not yet due by
+  // `historyLimit` waits for the spell to pass: its task would otherwise hold the signals that arrive
+  // meanwhile for a second or two in Temporal (README, Performance).
+  const pressedTill = () => Math.min(pressedUntil, pressedSince + HOLD_AT_MOST_MS);
+  const pressedNow = () => Date.now() < pressedTill();
+  const overHistoryLimit = () => workflowInfo().historyLength >= input.historyLimit || ((freshRunRequested || workflowInfo().continueAsNewSuggested) && !pressedNow());
   let installing: Promise<void> | undefined;
 
   async function verifyAndLink(req: InstallRequested): Promise<void> {
@@ -422,6 +449,25 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
     }
   }
 
+  /**
+   * While the API's webhook route is pressed, new events wait instead of
+   * starting their workflows, for at most HOLD_AT_MOST_MS of a spell and
+   * HOLD_AT_MOST_EVENTS events: on a machine the API shares with a yielding
+   * worker, starting them would take the Temporal server's time that the
+   * acknowledgements need, and the worker would not run them yet (README,
+   * Performance). Answers whether it waited: the loop then looks again at
+   * everything (an uninstall, a continue-as-new due by `historyLimit` and an
+   * install end the wait; a continue-as-new merely asked for or suggested
+   * waits for the spell to pass).
+   */
+  async function holdWhilePressed(): Promise<boolean> {
+    if (!pressedNow() || events.length >= HOLD_AT_MOST_EVENTS) return false;
+    await condition(() => uninstallRequested || overHistoryLimit() || (pendingInstall !== null && !installing) || events.length >= HOLD_AT_MOST_EVENTS, pressedTill() - Date.now(), {
+      summary: `hold ${events.length} events while the webhook route is pressed`,
+    });
+    return true;
+  }
+
   const dispatchAll = async () => {
     while (events.length > 0) await Promise.all(events.splice(0, MAX_BATCH).map(dispatch));
   };
@@ -494,6 +540,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
       pendingInstall = null;
       installing = verifyAndLink(req).finally(() => void (installing = undefined));
     }
+    if (events.length > 0 && (await holdWhilePressed())) continue;
     if (events.length > 0) await Promise.all(events.splice(0, MAX_BATCH).map(dispatch));
     if (!canSweep()) continue;
     if (recheckCredentials) {

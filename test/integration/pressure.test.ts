@@ -1,0 +1,143 @@
+import { temporal } from '@temporalio/proto';
+import { ingestGauge } from '../../src/worker/ingest-first';
+import { continueAsNewRequestedSignal, type IngestHint, merchantWorkflowId, type WebhookEvent, webhookEventsSignal } from '../../src/workflows/messages';
+import { startSystem, type System, waitFor } from '../helpers/system';
+
+/**
+ * While the webhook route of `npm start` is pressed, its signals carry a hint
+ * and the merchant workflow holds new events instead of starting their
+ * workflows (README, Performance): at most 5 s of a spell, at most 1,000
+ * events, and PRESSED_FOR_MS (500 ms) after the last hint. What the merchant
+ * did is read from its history, so that a slow machine cannot make these pass
+ * or fail by timing alone.
+ */
+let sys: System;
+beforeAll(async () => {
+  sys = await startSystem();
+});
+afterAll(async () => {
+  await sys?.stop();
+});
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+const { EventType } = temporal.api.enums.v1;
+const ms = (e: HistoryEvent) => Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
+const seconds = (d: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(d?.seconds ?? 0) + (d?.nanos ?? 0) / 1e9;
+
+async function activeMerchant(prefix: string) {
+  const id = `${prefix}-${Math.random().toString(36).slice(2, 7)}`;
+  const account = sys.newStore();
+  await sys.installActive(id, account);
+  await sys.settled(merchantWorkflowId(id));
+  return { id, account, handle: sys.client.workflow.getHandle(merchantWorkflowId(id)) };
+}
+
+async function history(id: string): Promise<HistoryEvent[]> {
+  return (await sys.client.workflow.getHandle(merchantWorkflowId(id)).fetchHistory()).events ?? [];
+}
+
+const childStarted = (events: HistoryEvent[], workflowId: string) => events.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId === workflowId);
+/** Timers of at most 5 s: the holds (the reconciliation's timer is minutes). */
+const holdTimers = (events: HistoryEvent[]) => events.filter((e) => e.eventType === EventType.EVENT_TYPE_TIMER_STARTED && seconds(e.timerStartedEventAttributes?.startToFireTimeout) <= 5);
+const created = (orderId: number): WebhookEvent => ({ scope: 'store/order/created', orderId, hash: `created-${orderId}` });
+const statusUpdated = (orderId: number, n: number): WebhookEvent => ({ scope: 'store/order/statusUpdated', orderId, hash: `status-${orderId}-${n}`, previousStatusId: 11, newStatusId: 2 });
+
+test('the route tells the merchant when it is pressed, and only then', async () => {
+  const { id, account } = await activeMerchant('hinted');
+  const leave = Array.from({ length: 4 }, () => ingestGauge.enter()); // 4 webhooks in flight: pressed
+  expect(ingestGauge.busy).toBe(true);
+  const pressed = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '5.0000', email: 'pressed@example.com' });
+  await sys.sandbox.delivery.idle();
+  for (const l of leave) l();
+  await waitFor(async () => (ingestGauge.busy ? undefined : true), 5_000, 'the route quiet again');
+  const quiet = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '5.0000', email: 'quiet@example.com' });
+  await sys.sandbox.delivery.idle();
+  await waitFor(async () => ((await sys.state(id)).body.stats.ordersCredited === 2 ? true : undefined), 30_000, 'both credited');
+
+  const signals = (await history(id)).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === webhookEventsSignal.name);
+  // One batch each (the deliveries were apart): events and hint while pressed, events alone after.
+  expect(signals.map((e) => e.workflowExecutionSignaledEventAttributes!.input!.payloads!.length)).toEqual([2, 1]);
+  expect(pressed.id).toBeLessThan(quiet.id);
+});
+
+test('hinted events wait until the pressure has passed, 500 ms after the hint even from a clock ahead, then start', async () => {
+  const { id, account, handle } = await activeMerchant('held');
+  for (const hook of sys.sandbox.hooks(account.storeHash)) sys.sandbox.deactivateHook(account.storeHash, hook.id);
+  const orders = Array.from({ length: 3 }, (_, i) => sys.sandbox.createOrder(account.storeHash, { totalIncTax: '5.0000', email: `h${i}@example.com` }));
+  // A clock a minute ahead: the hint presses for 500 ms of the workflow's time, not a minute.
+  const hint: IngestHint = { pressedAt: Date.now() + 60_000 };
+  await handle.signal(webhookEventsSignal, orders.map((o) => created(o.id)), hint);
+  await waitFor(async () => ((await sys.state(id)).body.stats.ordersCredited === 3 ? true : undefined), 30_000, '3 credited');
+
+  const events = await history(id);
+  const signalled = events.find((e) => e.workflowExecutionSignaledEventAttributes?.signalName === webhookEventsSignal.name)!;
+  const [hold] = holdTimers(events);
+  expect(hold).toBeDefined();
+  expect(seconds(hold!.timerStartedEventAttributes!.startToFireTimeout)).toBeLessThanOrEqual(0.5);
+  expect(Number(hold!.eventId)).toBeGreaterThan(Number(signalled.eventId));
+  const fired = events.find((e) => e.timerFiredEventAttributes?.timerId === hold!.timerStartedEventAttributes!.timerId)!;
+  expect(fired).toBeDefined();
+  for (const o of orders) {
+    const started = childStarted(events, `bigcommerce-order:${id}:${o.id}`);
+    expect(Number(started!.eventId)).toBeGreaterThan(Number(fired.eventId));
+  }
+});
+
+test('a spell of pressure holds an event 5 s at most, however long the hints keep coming', async () => {
+  const { id, account, handle } = await activeMerchant('spell');
+  for (const hook of sys.sandbox.hooks(account.storeHash)) sys.sandbox.deactivateHook(account.storeHash, hook.id);
+  const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '5.0000', email: 'spell@example.com' });
+  const until = Date.now() + 8_000;
+  await handle.signal(webhookEventsSignal, [created(order.id)], { pressedAt: Date.now() });
+  for (let n = 0; Date.now() < until; n++) {
+    await new Promise((r) => setTimeout(r, 150));
+    await handle.signal(webhookEventsSignal, [statusUpdated(order.id, n)], { pressedAt: Date.now() });
+  }
+  await waitFor(async () => ((await sys.state(id)).body.stats.ordersCredited === 1 ? true : undefined), 30_000, 'credited');
+
+  const events = await history(id);
+  const first = events.find((e) => e.workflowExecutionSignaledEventAttributes?.signalName === webhookEventsSignal.name)!;
+  const last = events.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === webhookEventsSignal.name).at(-1)!;
+  const started = childStarted(events, `bigcommerce-order:${id}:${order.id}`)!;
+  expect(ms(last) - ms(first)).toBeGreaterThan(7_000); // the hints kept coming…
+  expect(ms(started) - ms(first)).toBeLessThan(6_500); // …and the order did not wait for them to stop
+});
+
+test('at most 1,000 events are held: beyond that, the oldest start at once', async () => {
+  const { id, account, handle } = await activeMerchant('capped');
+  for (const hook of sys.sandbox.hooks(account.storeHash)) sys.sandbox.deactivateHook(account.storeHash, hook.id);
+  const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '5.0000', email: 'capped@example.com' });
+  // Status changes start nothing (rule 6): a cheap 1,000 to wait behind the order.
+  const batch = [created(order.id), ...Array.from({ length: 1_000 }, (_, n) => statusUpdated(order.id, n))];
+  await handle.signal(webhookEventsSignal, batch, { pressedAt: Date.now() + 60_000 });
+  await waitFor(async () => ((await sys.state(id)).body.stats.ordersCredited === 1 ? true : undefined), 30_000, 'credited');
+
+  const events = await history(id);
+  const started = childStarted(events, `bigcommerce-order:${id}:${order.id}`)!;
+  const [hold] = holdTimers(events);
+  // The order went in the first task after the signal; what was left (below 1,000) was held.
+  expect(hold).toBeDefined();
+  expect(Number(started.eventId)).toBeLessThan(Number(hold!.eventId));
+  await waitFor(async () => ((await handle.query<{ pendingEvents: number }>('state')).pendingEvents === 0 ? true : undefined), 10_000, 'all dispatched');
+});
+
+test('a continue-as-new asked for while pressed waits for the spell to pass, and carries the held events', async () => {
+  const { id, account, handle } = await activeMerchant('later');
+  for (const hook of sys.sandbox.hooks(account.storeHash)) sys.sandbox.deactivateHook(account.storeHash, hook.id);
+  const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '5.0000', email: 'later@example.com' });
+  const firstRun = (await handle.describe()).runId;
+  await handle.signal(webhookEventsSignal, [created(order.id)], { pressedAt: Date.now() + 60_000 });
+  await handle.signal(continueAsNewRequestedSignal);
+  await waitFor(async () => ((await sys.state(id)).body.stats.ordersCredited === 1 ? true : undefined), 30_000, 'credited');
+
+  const events = (await sys.client.workflow.getHandle(merchantWorkflowId(id), firstRun).fetchHistory()).events ?? [];
+  const asked = events.find((e) => e.workflowExecutionSignaledEventAttributes?.signalName === continueAsNewRequestedSignal.name)!;
+  const [hold] = holdTimers(events);
+  const fired = events.find((e) => e.timerFiredEventAttributes?.timerId === hold?.timerStartedEventAttributes?.timerId);
+  const continued = events.find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW)!;
+  expect(asked).toBeDefined(); // asked for at once…
+  expect(fired).toBeDefined();
+  expect(Number(continued.eventId)).toBeGreaterThan(Number(fired!.eventId)); // …done once the hold had passed
+  expect(childStarted(events, `bigcommerce-order:${id}:${order.id}`)).toBeUndefined(); // the next run started the order
+  expect(childStarted(await history(id), `bigcommerce-order:${id}:${order.id}`)).toBeDefined();
+});
