@@ -15,7 +15,8 @@
  *    BENCH_CONCURRENCY in flight; latency from when each request was due), on
  *    a fresh merchant run: the merchant works throughout; then once more with
  *    a continue-as-new asked for as the load begins (what every run meets
- *    after some 1,300 orders: the server suggests it past 4,096 events); then
+ *    after some 1,300 orders: the server suggests it past 4,096 events; while
+ *    the route is pressed it waits for the spell to pass, workflows/merchant.ts); then
  *    with the worker stopped: the route's own cost. For each phase with the
  *    worker, what the merchant workflow did: runs begun, task failures, and
  *    how long its work waited (bench/common.ts `merchantActivity`).
