@@ -24,10 +24,12 @@ const { EventType } = temporal.api.enums.v1;
 const ms = (e: HistoryEvent) => Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
 const seconds = (d: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(d?.seconds ?? 0) + (d?.nanos ?? 0) / 1e9;
 
-async function activeMerchant(prefix: string) {
+/** An installed merchant, settled. `signalled`: its hooks are off, the test signals as the API would. */
+async function activeMerchant(prefix: string, signalled = true) {
   const id = `${prefix}-${Math.random().toString(36).slice(2, 7)}`;
   const account = sys.newStore();
   await sys.installActive(id, account);
+  if (signalled) for (const hook of sys.sandbox.hooks(account.storeHash)) sys.sandbox.deactivateHook(account.storeHash, hook.id);
   await sys.settled(merchantWorkflowId(id));
   return { id, account, handle: sys.client.workflow.getHandle(merchantWorkflowId(id)) };
 }
@@ -43,7 +45,7 @@ const created = (orderId: number): WebhookEvent => ({ scope: 'store/order/create
 const statusUpdated = (orderId: number, n: number): WebhookEvent => ({ scope: 'store/order/statusUpdated', orderId, hash: `status-${orderId}-${n}`, previousStatusId: 11, newStatusId: 2 });
 
 test('the route tells the merchant when it is pressed, and only then', async () => {
-  const { id, account } = await activeMerchant('hinted');
+  const { id, account } = await activeMerchant('hinted', false);
   const leave = Array.from({ length: 4 }, () => ingestGauge.enter()); // 4 webhooks in flight: pressed
   expect(ingestGauge.busy).toBe(true);
   const pressed = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '5.0000', email: 'pressed@example.com' });
@@ -62,7 +64,6 @@ test('the route tells the merchant when it is pressed, and only then', async () 
 
 test('hinted events wait until the pressure has passed, 500 ms after the hint even from a clock ahead, then start', async () => {
   const { id, account, handle } = await activeMerchant('held');
-  for (const hook of sys.sandbox.hooks(account.storeHash)) sys.sandbox.deactivateHook(account.storeHash, hook.id);
   const orders = Array.from({ length: 3 }, (_, i) => sys.sandbox.createOrder(account.storeHash, { totalIncTax: '5.0000', email: `h${i}@example.com` }));
   // A clock a minute ahead: the hint presses for 500 ms of the workflow's time, not a minute.
   const hint: IngestHint = { pressedAt: Date.now() + 60_000 };
@@ -85,7 +86,6 @@ test('hinted events wait until the pressure has passed, 500 ms after the hint ev
 
 test('a spell of pressure holds an event 5 s at most, however long the hints keep coming', async () => {
   const { id, account, handle } = await activeMerchant('spell');
-  for (const hook of sys.sandbox.hooks(account.storeHash)) sys.sandbox.deactivateHook(account.storeHash, hook.id);
   const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '5.0000', email: 'spell@example.com' });
   const until = Date.now() + 8_000;
   await handle.signal(webhookEventsSignal, [created(order.id)], { pressedAt: Date.now() });
@@ -105,7 +105,6 @@ test('a spell of pressure holds an event 5 s at most, however long the hints kee
 
 test('at most 1,000 events are held: beyond that, the oldest start at once', async () => {
   const { id, account, handle } = await activeMerchant('capped');
-  for (const hook of sys.sandbox.hooks(account.storeHash)) sys.sandbox.deactivateHook(account.storeHash, hook.id);
   const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '5.0000', email: 'capped@example.com' });
   // Status changes start nothing (rule 6): a cheap 1,000 to wait behind the order.
   const batch = [created(order.id), ...Array.from({ length: 1_000 }, (_, n) => statusUpdated(order.id, n))];
@@ -123,7 +122,6 @@ test('at most 1,000 events are held: beyond that, the oldest start at once', asy
 
 test('a continue-as-new asked for while pressed waits for the spell to pass, and carries the held events', async () => {
   const { id, account, handle } = await activeMerchant('later');
-  for (const hook of sys.sandbox.hooks(account.storeHash)) sys.sandbox.deactivateHook(account.storeHash, hook.id);
   const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '5.0000', email: 'later@example.com' });
   const firstRun = (await handle.describe()).runId;
   await handle.signal(webhookEventsSignal, [created(order.id)], { pressedAt: Date.now() + 60_000 });
