@@ -166,6 +166,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
     events.push(event);
   });
   // A spell of webhook pressure: from the first hint until PRESSED_FOR_MS after the last (workflow time).
+  // Not carried across continue-as-new: a new run is unpressed until the next hint.
   let pressedSince = 0;
   let pressedUntil = 0;
   setHandler(webhookEventsSignal, (batch, hint) => {
