@@ -8,8 +8,11 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { freePort, startStore, startTemporal } from '../src/dev/servers';
 import { FAILURE_CONVERTER_PATH } from '../src/temporal/codec';
 import { continueAsNewRequestedSignal } from '../src/workflows/messages';
+import { eventMs } from '../test/helpers/history';
 import { startSystem } from '../test/helpers/system';
 import type { LoadSpec } from './loadgen';
+
+export { eventMs };
 
 export function percentiles(samples: number[]) {
   const s = [...samples].sort((a, b) => a - b);
@@ -109,10 +112,6 @@ export function webhookBody(storeHash: string, scope: 'store/order/created' | 's
   return JSON.stringify({ scope, store_id: '1', data, hash, created_at: 0, producer: `stores/${storeHash}` });
 }
 
-/** When a history event happened, in ms since the epoch. */
-export function eventMs(e: temporal.api.history.v1.IHistoryEvent): number {
-  return Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
-}
 
 /** One redemption of `points` for an amount-off coupon through the API, timed: what a shopper waits for. */
 export async function timedRedemption(sys: Awaited<ReturnType<typeof startSystem>>, merchantId: string, contactId: string, redemptionId: string, points: number) {

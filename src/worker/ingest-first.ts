@@ -28,7 +28,7 @@ export class IngestGauge {
     return this.busyNow;
   }
 
-  /** A worker in this process yields to this gauge (worker/worker.ts). */
+  /** A worker in this process yields to this gauge (`IngestFirstSlots` says so). */
   yieldingWorker(): void {
     this.workerYields = true;
   }
@@ -109,7 +109,9 @@ export class IngestFirstSlots<SI extends SlotInfo> implements CustomSlotSupplier
   constructor(
     private readonly slots: { quiet: number; busy: number },
     private readonly gauge: IngestGauge,
-  ) {}
+  ) {
+    gauge.yieldingWorker();
+  }
 
   /** Slots held now (for tests and metrics). */
   get held(): number {

@@ -106,7 +106,6 @@ function slots(config: WorkerDeps['config'], ingest: IngestGauge | undefined): P
   const workflowTasks = config.WORKER_MAX_WORKFLOW_TASKS ?? SDK_DEFAULT_SLOTS.workflowTasks;
   const localActivities = config.WORKER_MAX_LOCAL_ACTIVITIES ?? SDK_DEFAULT_SLOTS.localActivities;
   if (!ingest || !config.WORKER_YIELDS_TO_INGEST) return { maxConcurrentWorkflowTaskExecutions: workflowTasks, maxConcurrentLocalActivityExecutions: localActivities };
-  ingest.yieldingWorker();
   return {
     tuner: {
       workflowTaskSlotSupplier: new IngestFirstSlots({ quiet: workflowTasks, busy: Math.min(workflowTasks, SLOTS_WHILE_INGESTING.workflowTasks) }, ingest),

@@ -35,7 +35,7 @@ describe('IngestGauge.hint', () => {
     const leave = [gauge.enter(), gauge.enter()];
     expect(gauge.busy).toBe(true);
     expect(gauge.hint()).toBeUndefined(); // an API on its own: its workers are elsewhere
-    gauge.yieldingWorker();
+    new IngestFirstSlots({ quiet: 2, busy: 1 }, gauge); // a worker here yields to it
     const before = Date.now();
     const hint = gauge.hint();
     expect(hint?.pressedAt).toBeGreaterThanOrEqual(before);
@@ -45,7 +45,7 @@ describe('IngestGauge.hint', () => {
 
   test('quiet: no hint, even with a yielding worker', () => {
     const gauge = new IngestGauge({ busyAt: 2 });
-    gauge.yieldingWorker();
+    new IngestFirstSlots({ quiet: 2, busy: 1 }, gauge);
     gauge.enter()();
     expect(gauge.hint()).toBeUndefined();
   });
