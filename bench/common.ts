@@ -3,12 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { freePort, startStore, startTemporal } from '../src/dev/servers';
 import { FAILURE_CONVERTER_PATH } from '../src/temporal/codec';
 import { continueAsNewRequestedSignal } from '../src/workflows/messages';
-import { eventMs } from '../test/helpers/history';
+import { eventMs, taskWaits } from '../test/helpers/history';
 import { startSystem } from '../test/helpers/system';
 import type { LoadSpec } from './loadgen';
 
@@ -132,29 +131,17 @@ export async function timedRedemption(sys: Awaited<ReturnType<typeof startSystem
  * while the run works; a bench says which.
  */
 export async function merchantActivity(client: Client, workflowId: string, from: number, to: number): Promise<string> {
-  const { EventType, WorkflowTaskFailedCause } = temporal.api.enums.v1;
   const waits: number[] = [];
   let worst = { total: 0, toStart: 0 };
   const failures: string[] = [];
   let runsBegun = 0;
   for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
     const { events } = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
-    let waitingSince: number | null = null;
-    let startedAt = 0;
-    for (const e of events ?? []) {
-      const at = eventMs(e);
-      if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED) waitingSince ??= at;
-      if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED) startedAt = at;
-      if (at < from || at > to) continue;
-      if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED) runsBegun++;
-      if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED && waitingSince !== null) {
-        waits.push(at - waitingSince);
-        if (at - waitingSince > worst.total) worst = { total: at - waitingSince, toStart: startedAt - waitingSince };
-        waitingSince = null;
-      }
-      const failed = e.workflowTaskFailedEventAttributes;
-      if (failed) failures.push(WorkflowTaskFailedCause[failed.cause ?? 0] ?? String(failed.cause));
-    }
+    const run = taskWaits(events ?? [], from, to);
+    waits.push(...run.waits);
+    if (run.worst.total > worst.total) worst = run.worst;
+    failures.push(...run.failures);
+    runsBegun += run.runsBegun;
   }
   const w = waits.length ? percentiles(waits) : { p50: 0, p99: 0, max: 0 };
   const causes = [...new Set(failures)].map((c) => c.replace('WORKFLOW_TASK_FAILED_CAUSE_', '').toLowerCase());

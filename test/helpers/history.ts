@@ -1,6 +1,61 @@
-import type { temporal } from '@temporalio/proto';
+import { temporal } from '@temporalio/proto';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 /** When a history event happened, in ms since the epoch. */
-export function eventMs(e: temporal.api.history.v1.IHistoryEvent): number {
+export function eventMs(e: HistoryEvent): number {
   return Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
+}
+
+/** How long a workflow's work waited in one run's history, over a window of epoch ms (see `taskWaits`). */
+export interface TaskWaits {
+  /** One per workflow task completed inside the window: ms from the first task scheduled after the previous completion. */
+  waits: number[];
+  /** The longest of them, and how much of it passed before its last attempt started. */
+  worst: { total: number; toStart: number };
+  /** Causes of the workflow tasks that failed inside the window. */
+  failures: string[];
+  /** 1 if the run began inside the window. */
+  runsBegun: number;
+}
+
+/**
+ * Reads one run's history: for each workflow task completed in `from`..`to`,
+ * how long the work waited, from the first task scheduled after the previous
+ * completion to this one (queueing, failed or timed-out attempts and replays
+ * included). Tasks completed before the window end their waits too: a wait is
+ * never measured from a task the window does not see.
+ */
+export function taskWaits(events: HistoryEvent[], from: number, to: number): TaskWaits {
+  const { EventType, WorkflowTaskFailedCause } = temporal.api.enums.v1;
+  const out: TaskWaits = { waits: [], worst: { total: 0, toStart: 0 }, failures: [], runsBegun: 0 };
+  let waitingSince: number | null = null;
+  let startedAt = 0;
+  for (const e of events) {
+    const at = eventMs(e);
+    const inWindow = at >= from && at <= to;
+    switch (e.eventType) {
+      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+        if (inWindow) out.runsBegun++;
+        break;
+      case EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+        waitingSince ??= at;
+        break;
+      case EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+        startedAt = at;
+        break;
+      case EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+        if (inWindow && waitingSince !== null) {
+          const total = at - waitingSince;
+          out.waits.push(total);
+          if (total > out.worst.total) out.worst = { total, toStart: startedAt - waitingSince };
+        }
+        waitingSince = null;
+        break;
+      case EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+        if (inWindow) out.failures.push(WorkflowTaskFailedCause[e.workflowTaskFailedEventAttributes?.cause ?? 0] ?? String(e.workflowTaskFailedEventAttributes?.cause));
+        break;
+    }
+  }
+  return out;
 }
