@@ -99,12 +99,27 @@ const PRESSED_FOR_MS = 500;
 const HOLD_AT_MOST_MS = 5_000;
 const HOLD_AT_MOST_EVENTS = 1_000;
 
+/**
+ * Winding down before a continue-as-new (WIND_DOWN): a child reports its end
+ * to the run that started it, and a continue-as-new whose task meets such a
+ * report is refused by the server (`UnhandledCommand`); the retry replays the
+ * whole run behind the queued orders. So a run that is to continue as new
+ * first stops starting children, and goes once its own have ended or have
+ * been quiet for QUIET_MS (children that wait for days, such as an Incomplete
+ * order, are quiet). It also keeps room for the reports of the children it
+ * runs: it starts no more than EVENTS_PER_CHILD events each, with a tenth of
+ * `historyLimit` to spare, would fit below that limit.
+ */
+const EVENTS_PER_CHILD = 3;
+const QUIET_MS = 2_000;
+
 /** Patch ids (runs recorded before them replay the old way; see test/fixtures/histories). */
 const RECONCILIATION = 'merchant-reconciliation';
 const DISPATCH_BEFORE_UNINSTALL = 'merchant-dispatches-acknowledged-events-before-uninstall';
 const PACKED_EVENTS = 'merchant-carries-packed-events';
 const TASK_TIMEOUT = 'merchant-task-timeout-60s';
 const HOLD_WHILE_PRESSED = 'merchant-holds-events-while-webhooks-press';
+const WIND_DOWN = 'merchant-winds-down-before-continue-as-new';
 
 /** One sweep in progress: where each list continues, and what it found so far. */
 interface Sweep {
@@ -212,13 +227,14 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
 
   async function startRedemption({ requestHash: _hash, ...request }: RedemptionRequest): Promise<void> {
     try {
-      await startChild(redemptionWorkflow, {
+      const child = await startChild(redemptionWorkflow, {
         ...redemptionChildOptions(
           { workflowId: redemptionWorkflowId(merchantId, request.redemptionId), merchantId, storeHash },
           `redemption ${request.redemptionId}: ${request.points} points for a ${request.reward.type} coupon`,
         ),
         args: [{ merchantId, ...request }],
       });
+      track(child);
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
@@ -241,7 +257,36 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   // meanwhile for a second or two in Temporal (README, Performance).
   const pressedTill = () => Math.min(pressedUntil, pressedSince + HOLD_AT_MOST_MS);
   const pressedNow = () => Date.now() < pressedTill();
-  const overHistoryLimit = () => workflowInfo().historyLength >= input.historyLimit || ((freshRunRequested || workflowInfo().continueAsNewSuggested) && !pressedNow());
+
+  // Children of this run that have not ended yet (see WIND_DOWN), and when the last one ended (workflow time).
+  let childrenRunning = 0;
+  let lastChildEndedAt = 0;
+  function track(child: { result(): Promise<unknown> }): void {
+    childrenRunning++;
+    const ended = () => {
+      childrenRunning--;
+      lastChildEndedAt = Date.now();
+    };
+    void child.result().then(ended, ended);
+  }
+  // Runs started before WIND_DOWN continue as new the old way (and replay so); set before the loop.
+  let windsDown = false;
+  const room = Math.max(10, Math.floor(input.historyLimit / 10));
+  /** How many more children this run may start and still have room for their reports. */
+  const childrenRoom = () => Math.floor((input.historyLimit - room - workflowInfo().historyLength) / EVENTS_PER_CHILD) - childrenRunning;
+  const continueAsNewWanted = () => freshRunRequested || workflowInfo().continueAsNewSuggested || (windsDown && childrenRoom() <= 0);
+  const quiet = () => childrenRunning === 0 || Date.now() - lastChildEndedAt >= QUIET_MS;
+  /** To continue as new: due by `historyLimit`, or wanted, not pressed and (since WIND_DOWN) quiet. */
+  const overHistoryLimit = () =>
+    workflowInfo().historyLength >= input.historyLimit || (continueAsNewWanted() && !pressedNow() && (!windsDown || quiet()));
+  /** Since WIND_DOWN, a run that wants to continue as new starts no more children. */
+  const windingDown = () => windsDown && continueAsNewWanted();
+  /** While winding down, when to look again though nothing else wakes the loop: the spell's end, or quiet. */
+  const windDownRecheckMs = (): number | undefined => {
+    if (!windingDown()) return undefined;
+    const at = Math.max(pressedNow() ? pressedTill() : 0, childrenRunning === 0 ? 0 : lastChildEndedAt + QUIET_MS);
+    return at > Date.now() ? at - Date.now() : undefined;
+  };
   let installing: Promise<void> | undefined;
 
   async function verifyAndLink(req: InstallRequested): Promise<void> {
@@ -416,7 +461,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
       startChild(orderWorkflow, {
         ...childOptions({ workflowId, merchantId, storeHash, orderId }, `order ${orderId} of ${merchantId}`, revive),
         args: [{ merchantId, orderId }],
-      }),
+      }).then(track),
     );
   };
 
@@ -426,7 +471,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
       startChild(refundWorkflow, {
         ...childOptions({ workflowId, merchantId, storeHash, orderId }, `refund ${refundId} of order ${orderId}`, revive),
         args: [{ merchantId, orderId, refundId, installedAt }],
-      }),
+      }).then(track),
     );
   };
 
@@ -473,20 +518,22 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
     while (events.length > 0) await Promise.all(events.splice(0, MAX_BATCH).map(dispatch));
   };
   const canSweep = () => reconciling && status === 'active' && !installing;
+  const workToDo = () =>
+    uninstallRequested ||
+    overHistoryLimit() ||
+    (events.length > 0 && !windingDown()) ||
+    (pendingInstall !== null && !installing) ||
+    (canSweep() && (sweepDue || sweep !== null || recheckCredentials));
 
+  windsDown = patched(WIND_DOWN);
   for (;;) {
     if (!reconciling && patched(RECONCILIATION)) {
       reconciling = true;
       void reconcileEveryInterval();
     }
-    await condition(
-      () =>
-        uninstallRequested ||
-        overHistoryLimit() ||
-        events.length > 0 ||
-        (pendingInstall !== null && !installing) ||
-        (canSweep() && (sweepDue || sweep !== null || recheckCredentials)),
-    );
+    const recheckMs = windDownRecheckMs();
+    if (recheckMs === undefined) await condition(workToDo);
+    else await condition(workToDo, recheckMs, { summary: `wind down: ${childrenRunning} children of this run still running, ${events.length} events for the next run` });
     if (uninstallRequested) {
       await installing;
       // Events already answered 200 are BigCommerce's last word on them: start their workflows first.
@@ -542,7 +589,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
       installing = verifyAndLink(req).finally(() => void (installing = undefined));
     }
     if (events.length > 0 && (await holdWhilePressed())) continue;
-    if (events.length > 0) await Promise.all(events.splice(0, MAX_BATCH).map(dispatch));
+    if (events.length > 0 && !windingDown()) await Promise.all(events.splice(0, windsDown ? Math.min(MAX_BATCH, Math.max(1, childrenRoom())) : MAX_BATCH).map(dispatch));
     if (!canSweep()) continue;
     if (recheckCredentials) {
       await recheck();
