@@ -139,8 +139,9 @@ interface Sweep {
  * signal into an order or refund child workflow, until uninstalled.
  *
  * Signals only append to in-memory state; the main loop does the work. Before
- * the history grows past `historyLimit` the loop drains in-flight work and
- * continues-as-new carrying every event not yet dispatched, so none is lost.
+ * the history grows past `historyLimit` the loop winds down (WIND_DOWN: no new
+ * children; its own end or go quiet) and continues-as-new carrying every event
+ * not yet dispatched, so none is lost.
  */
 export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ status: 'uninstalled'; counters: MerchantCounters }> {
   const { merchantId } = input;

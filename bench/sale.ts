@@ -1,0 +1,118 @@
+/**
+ * `npm run bench` (sale section), or alone `npm run bench:sale`: a sale that
+ * lasts, not a 2 s burst. BENCH_SALE_SECONDS (default 20) of order webhooks
+ * at BENCH_RATE req/s (default 500), open loop from another process, to one
+ * merchant, with the worker running in the API's process as under
+ * `npm start`. Printed: the ack percentiles over the whole sale and per 2 s
+ * slice (a continue-as-new or a backlog shows where it happens), orders
+ * credited during the sale and in the 10 s after it (the worker yields to
+ * ingest: src/worker/ingest-first.ts), the time until all are credited, and
+ * what the merchant workflow's runs did (bench/common.ts `merchantActivity`):
+ * the runs it took, continue-as-new tasks refused, and how long its work
+ * waited. Then the longest stretches in which no order was credited.
+ *
+ * The servers run as `npm start` runs them: Temporal's dev server on a
+ * database file, the embedded store on its data directory.
+ */
+import os from 'node:os';
+import { merchantWorkflowId } from '../src/workflows/messages';
+import { waitFor } from '../test/helpers/system';
+import { fmt, freshMerchantRun, loadFromAnotherProcess, merchantActivity, percentiles, runBench, startBench, webhookBody } from './common';
+
+const RATE = Number(process.env.BENCH_RATE ?? 500);
+const SECONDS = Number(process.env.BENCH_SALE_SECONDS ?? 20);
+const SLICE_SECONDS = 2;
+
+async function main() {
+  const bench = await startBench('bc-bench-sale-');
+  const { dir, say, sys } = bench;
+  try {
+    const id = 'sale';
+    const account = sys.newStore();
+    await sys.installActive(id, account);
+    const secret = sys.sandbox.hooks(account.storeHash)[0]!.headers['X-Loyalty-Webhook-Secret']!;
+    // The orders exist in BigCommerce; their webhooks come from the load generator, which times them.
+    for (const hook of sys.sandbox.hooks(account.storeHash)) sys.sandbox.deactivateHook(account.storeHash, hook.id);
+    const newOrders = (n: number) =>
+      Array.from({ length: n }, (_, i) => sys.sandbox.createOrder(account.storeHash, { totalIncTax: '25.0000', email: `sale${i % 50}@example.com`, customerId: 1 + (i % 50) }));
+    const webhooks = (orders: { id: number }[], concurrency: number) => ({
+      url: `${sys.api}/webhooks/bigcommerce/${id}`,
+      method: 'POST' as const,
+      headers: { 'Content-Type': 'application/json', 'X-Loyalty-Webhook-Secret': secret },
+      bodies: orders.map((o) => webhookBody(account.storeHash, 'store/order/created', o.id, `h${o.id}`)),
+      concurrency,
+      warmUrl: `${sys.api}/healthz`,
+    });
+    const credited = async () => (await sys.store.ledger.stats(id)).ordersCredited;
+    let accepted = 0;
+    const allCredited = () => waitFor(async () => ((await credited()) >= accepted ? true : undefined), 1_800_000, `${accepted} credited`, 100);
+
+    // Warm-up, then a fresh merchant run, so that the sale starts where any run starts.
+    accepted += (await loadFromAnotherProcess(webhooks(newOrders(50), 8), dir)).statuses['200'] ?? 0;
+    await allCredited();
+    await freshMerchantRun(sys.client, merchantWorkflowId(id), () => sys.settled(merchantWorkflowId(id)));
+
+    const n = RATE * SECONDS;
+    const orders = newOrders(n);
+    const before = await credited();
+    const from = Date.now();
+    const t0 = performance.now();
+    // Orders credited, sampled every 250 ms from the start of the sale until all are credited.
+    const samples: Array<{ s: number; credited: number }> = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        samples.push({ s: (performance.now() - t0) / 1000, credited: (await credited()) - before });
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    const sale = await loadFromAnotherProcess({ ...webhooks(orders, 32), rate: RATE }, dir);
+    accepted += sale.statuses['200'] ?? 0;
+    const saleSeconds = (performance.now() - t0) / 1000;
+    const duringSale = (await credited()) - before;
+    await new Promise((r) => setTimeout(r, 10_000));
+    const tenAfter = (await credited()) - before;
+    await allCredited();
+    const allSeconds = (performance.now() - t0) / 1000;
+    sampling = false;
+    await sampler;
+    const merchant = await merchantActivity(sys.client, merchantWorkflowId(id), from, Date.now());
+
+    // The longest stretches after the sale in which the count of credited orders did not move.
+    const stalls: Array<{ from: number; to: number; at: number }> = [];
+    for (let i = 1, since = 0; i < samples.length; i++) {
+      if (samples[i]!.credited !== samples[since]!.credited) {
+        if (samples[since]!.s >= saleSeconds && samples[i]!.s - samples[since]!.s >= 2) stalls.push({ from: samples[since]!.s, to: samples[i]!.s, at: samples[since]!.credited });
+        since = i;
+      }
+    }
+    stalls.sort((a, b) => b.to - b.from - (a.to - a.from));
+
+    const all = percentiles(sale.latencies);
+    const statuses = Object.entries(sale.statuses).map(([k, v]) => `${v} × ${k}`).join(', ');
+    const slices: string[] = [];
+    for (let i = 0; i < n; i += RATE * SLICE_SECONDS) {
+      const p = percentiles(sale.byRequest.slice(i, i + RATE * SLICE_SECONDS));
+      slices.push(`  ${String(i / RATE).padStart(3)}–${String((i + RATE * SLICE_SECONDS) / RATE).padEnd(3)} s ${fmt(p.p50)} ${fmt(p.p99)} ${fmt(p.max)}`);
+    }
+    const out = [
+      '',
+      `sale: ${n} order webhooks at ${RATE}/s (${SECONDS} s), open loop, concurrency 32, worker in the API's process (as npm start), ${os.cpus().length} cores, store ${bench.storeKind}`,
+      '',
+      'ack (ms)                p50      p95      p99      max    req/s',
+      `whole sale         ${fmt(all.p50)} ${fmt(all.p95)} ${fmt(all.p99)} ${fmt(all.max)} ${fmt(n / sale.seconds)}   (${statuses})`,
+      'per slice              p50      p99      max',
+      ...slices,
+      '',
+      `orders credited during the sale (${saleSeconds.toFixed(1)} s): ${duringSale}; 10 s after it: ${tenAfter}; all ${n} in ${allSeconds.toFixed(1)} s from the sale's start (${(n / allSeconds).toFixed(1)} orders/s)`,
+      `no order credited for 2 s or more after the sale: ${stalls.length ? stalls.slice(0, 5).map((s) => `${(s.to - s.from).toFixed(1)} s at ${s.at}`).join(', ') : 'never'}`,
+      `sale until all credited: ${merchant}`,
+      '',
+    ];
+    process.stdout.write(out.join('\n'));
+  } finally {
+    await bench.stop();
+  }
+}
+
+runBench(main);
