@@ -106,12 +106,15 @@ const HOLD_AT_MOST_EVENTS = 1_000;
  * whole run behind the queued orders. So a run that is to continue as new
  * first stops starting children, and goes once its own have ended or have
  * been quiet for QUIET_MS (children that wait for days, such as an Incomplete
- * order, are quiet). It also keeps room for the reports of the children it
- * runs: it starts no more than EVENTS_PER_CHILD events each, with a tenth of
- * `historyLimit` to spare, would fit below that limit.
+ * order or a redemption waiting for its coupon to expire, are quiet). It also
+ * keeps room for the reports of the children it runs: it starts a child only
+ * while EVENTS_PER_CHILD for it, EVENTS_PER_RUNNING_CHILD for each one
+ * running, and a tenth of `historyLimit` to spare fit below that limit.
  */
-const EVENTS_PER_CHILD = 3;
-const QUIET_MS = 2_000;
+/** A child's start (initiated, started), its report, and the task that reads it when reports come one by one. */
+const EVENTS_PER_CHILD = 6;
+const EVENTS_PER_RUNNING_CHILD = 4;
+const QUIET_MS = 10_000;
 
 /** Patch ids (runs recorded before them replay the old way; see test/fixtures/histories). */
 const RECONCILIATION = 'merchant-reconciliation';
@@ -272,9 +275,10 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   }
   // Runs started before WIND_DOWN continue as new the old way (and replay so); set before the loop.
   let windsDown = false;
-  const room = Math.max(10, Math.floor(input.historyLimit / 10));
+  const room = Math.max(20, Math.floor(input.historyLimit / 10));
   /** How many more children this run may start and still have room for their reports. */
-  const childrenRoom = () => Math.floor((input.historyLimit - room - workflowInfo().historyLength) / EVENTS_PER_CHILD) - childrenRunning;
+  const childrenRoom = () =>
+    Math.floor((input.historyLimit - room - workflowInfo().historyLength - EVENTS_PER_RUNNING_CHILD * childrenRunning) / EVENTS_PER_CHILD);
   const continueAsNewWanted = () => freshRunRequested || workflowInfo().continueAsNewSuggested || (windsDown && childrenRoom() <= 0);
   const quiet = () => childrenRunning === 0 || Date.now() - lastChildEndedAt >= QUIET_MS;
   /** To continue as new: due by `historyLimit`, or wanted, not pressed and (since WIND_DOWN) quiet. */
