@@ -105,6 +105,27 @@ export function runBench(main: () => Promise<void>): void {
   );
 }
 
+/**
+ * A merchant installed for a bench, with its webhooks switched off in the
+ * sandbox: the load generator posts them instead, so that it can time them.
+ * `posts` is the load spec for a list of callback bodies.
+ */
+export async function merchantWithTimedWebhooks(sys: Awaited<ReturnType<typeof startSystem>>, id: string) {
+  const account = sys.newStore();
+  await sys.installActive(id, account);
+  const secret = sys.sandbox.hooks(account.storeHash)[0]!.headers['X-Loyalty-Webhook-Secret']!;
+  for (const hook of sys.sandbox.hooks(account.storeHash)) sys.sandbox.deactivateHook(account.storeHash, hook.id);
+  const posts = (bodies: string[], concurrency: number): LoadSpec => ({
+    url: `${sys.api}/webhooks/bigcommerce/${id}`,
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-Loyalty-Webhook-Secret': secret },
+    bodies,
+    concurrency,
+    warmUrl: `${sys.api}/healthz`,
+  });
+  return { account, posts };
+}
+
 /** A BigCommerce callback body (ids only), as the sandbox would deliver it. */
 export function webhookBody(storeHash: string, scope: 'store/order/created' | 'store/order/refund/created', orderId: number, hash: string, refundId?: number): string {
   const data = refundId === undefined ? { type: 'order', id: orderId } : { type: 'order', id: orderId, refund: { refund_id: refundId } };

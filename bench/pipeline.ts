@@ -38,7 +38,7 @@ import { embeddedSqliteSynchronous } from '../src/dev/servers';
 import { continueAsNewRequestedSignal, merchantWorkflowId } from '../src/workflows/messages';
 import { ingestGauge } from '../src/worker/ingest-first';
 import { waitFor } from '../test/helpers/system';
-import { fmt, freshMerchantRun, loadFromAnotherProcess, merchantActivity, percentiles, runBench, startBench, timedRedemption, webhookBody } from './common';
+import { fmt, freshMerchantRun, loadFromAnotherProcess, merchantActivity, merchantWithTimedWebhooks, percentiles, runBench, startBench, timedRedemption, webhookBody } from './common';
 import { type CpuUse, cpuSince } from './cpu';
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 1_000);
@@ -55,21 +55,10 @@ async function main() {
   const { dir, say, sys } = bench;
   try {
     const id = 'bench';
-    const account = sys.newStore();
-    await sys.installActive(id, account);
-    const secret = sys.sandbox.hooks(account.storeHash)[0]!.headers['X-Loyalty-Webhook-Secret']!;
-    // The orders exist in BigCommerce; their webhooks are posted by the load generator so it can time them.
-    for (const hook of sys.sandbox.hooks(account.storeHash)) sys.sandbox.deactivateHook(account.storeHash, hook.id);
+    const { account, posts } = await merchantWithTimedWebhooks(sys, id);
     const newOrders = () =>
       Array.from({ length: ORDERS }, (_, i) => sys.sandbox.createOrder(account.storeHash, { totalIncTax: '25.0000', email: `bench${i % 50}@example.com`, customerId: 1 + (i % 50) }));
-    const webhooks = (orders: { id: number }[]) => ({
-      url: `${sys.api}/webhooks/bigcommerce/${id}`,
-      method: 'POST' as const,
-      headers: { 'Content-Type': 'application/json', 'X-Loyalty-Webhook-Secret': secret },
-      bodies: orders.map((o) => webhookBody(account.storeHash, 'store/order/created', o.id, `h${o.id}`)),
-      concurrency: CONCURRENCY,
-      warmUrl: `${sys.api}/healthz`,
-    });
+    const webhooks = (orders: { id: number }[]) => posts(orders.map((o) => webhookBody(account.storeHash, 'store/order/created', o.id, `h${o.id}`)), CONCURRENCY);
     // Only what was answered 200 must be credited: a 503 is BigCommerce's to retry (or the reconciliation's to find).
     let accepted = 0;
     const acceptedOf = <R extends { statuses: Record<string, number> }>(r: R, phase: string): R => {

@@ -17,7 +17,7 @@
 import os from 'node:os';
 import { merchantWorkflowId } from '../src/workflows/messages';
 import { waitFor } from '../test/helpers/system';
-import { fmt, freshMerchantRun, loadFromAnotherProcess, merchantActivity, percentiles, runBench, startBench, webhookBody } from './common';
+import { fmt, freshMerchantRun, loadFromAnotherProcess, merchantActivity, merchantWithTimedWebhooks, percentiles, runBench, startBench, webhookBody } from './common';
 
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const SECONDS = Number(process.env.BENCH_SALE_SECONDS ?? 20);
@@ -28,21 +28,11 @@ async function main() {
   const { dir, say, sys } = bench;
   try {
     const id = 'sale';
-    const account = sys.newStore();
-    await sys.installActive(id, account);
-    const secret = sys.sandbox.hooks(account.storeHash)[0]!.headers['X-Loyalty-Webhook-Secret']!;
-    // The orders exist in BigCommerce; their webhooks come from the load generator, which times them.
-    for (const hook of sys.sandbox.hooks(account.storeHash)) sys.sandbox.deactivateHook(account.storeHash, hook.id);
+    const { account, posts } = await merchantWithTimedWebhooks(sys, id);
     const newOrders = (n: number) =>
       Array.from({ length: n }, (_, i) => sys.sandbox.createOrder(account.storeHash, { totalIncTax: '25.0000', email: `sale${i % 50}@example.com`, customerId: 1 + (i % 50) }));
-    const webhooks = (orders: { id: number }[], concurrency: number) => ({
-      url: `${sys.api}/webhooks/bigcommerce/${id}`,
-      method: 'POST' as const,
-      headers: { 'Content-Type': 'application/json', 'X-Loyalty-Webhook-Secret': secret },
-      bodies: orders.map((o) => webhookBody(account.storeHash, 'store/order/created', o.id, `h${o.id}`)),
-      concurrency,
-      warmUrl: `${sys.api}/healthz`,
-    });
+    const webhooks = (orders: { id: number }[], concurrency: number) =>
+      posts(orders.map((o) => webhookBody(account.storeHash, 'store/order/created', o.id, `h${o.id}`)), concurrency);
     const credited = async () => (await sys.store.ledger.stats(id)).ordersCredited;
     let accepted = 0;
     const allCredited = () => waitFor(async () => ((await credited()) >= accepted ? true : undefined), 1_800_000, `${accepted} credited`, 100);

@@ -19,7 +19,7 @@ import { temporal } from '@temporalio/proto';
 import { orderTransactionId } from '../src/ledger/ledger';
 import { merchantWorkflowId } from '../src/workflows/messages';
 import { waitFor } from '../test/helpers/system';
-import { eventMs, fmt, load, loadFromAnotherProcess, percentiles, runBench, startBench, webhookBody } from './common';
+import { eventMs, fmt, load, loadFromAnotherProcess, merchantWithTimedWebhooks, percentiles, runBench, startBench, webhookBody } from './common';
 
 const FLOOD = Number(process.env.BENCH_FLOOD ?? 12_000);
 const MERCHANTS = Number(process.env.BENCH_MERCHANTS ?? 1_000);
@@ -33,23 +33,16 @@ async function main() {
     // 1. Flood.
     if (FLOOD > 0) {
       const id = 'flood';
-      const account = sys.newStore();
-      await sys.installActive(id, account);
-      const secret = sys.sandbox.hooks(account.storeHash)[0]!.headers['X-Loyalty-Webhook-Secret']!;
-      for (const hook of sys.sandbox.hooks(account.storeHash)) sys.sandbox.deactivateHook(account.storeHash, hook.id);
+      const { account, posts } = await merchantWithTimedWebhooks(sys, id);
       const orders = Array.from({ length: FLOOD }, (_, i) => sys.sandbox.createOrder(account.storeHash, { totalIncTax: '2.0000', email: `flood${i % 200}@example.com` }));
       // No task of the merchant left with the worker: one it held would wait out the 60 s task timeout inside the drain's time.
       await sys.settled(merchantWorkflowId(id));
       await sys.stopWorker();
       const ingest = await loadFromAnotherProcess(
-        {
-          url: `${sys.api}/webhooks/bigcommerce/${id}`,
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json', 'X-Loyalty-Webhook-Secret': secret },
-          bodies: orders.map((o, i) => webhookBody(account.storeHash, 'store/order/created', o.id, `f${i}`)),
-          concurrency: 32,
-          warmUrl: `${sys.api}/healthz`,
-        },
+        posts(
+          orders.map((o, i) => webhookBody(account.storeHash, 'store/order/created', o.id, `f${i}`)),
+          32,
+        ),
         dir,
       );
       const statuses = new Map(Object.entries(ingest.statuses).map(([k, v]) => [Number(k), v]));
