@@ -48,7 +48,7 @@ export async function load(n: number, concurrency: number, fn: (i: number) => Pr
 }
 
 /** Runs bench/loadgen.ts in a child process with `spec` and answers what it measured. */
-export async function loadFromAnotherProcess(spec: LoadSpec, dir: string): Promise<{ latencies: number[]; byRequest: number[]; seconds: number; statuses: Record<string, number> }> {
+export async function loadFromAnotherProcess(spec: LoadSpec, dir: string): Promise<{ latencies: number[]; seconds: number; statuses: Record<string, number> }> {
   const file = path.join(dir, `load-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(file, JSON.stringify(spec));
   return new Promise((resolve, reject) => {

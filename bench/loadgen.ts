@@ -1,7 +1,8 @@
 /**
  * A load generator in its own process, so that its HTTP client does not share
  * the event loop (or the core) of the API it measures. Reads a spec (JSON file
- * named by argv[2]), prints {latencies, byRequest, seconds, statuses} as JSON on stdout.
+ * named by argv[2]), prints {latencies, seconds, statuses} as JSON on stdout;
+ * `latencies[i]` is request i's (so a bench can slice them by time).
  *
  * Closed loop (`concurrency` callers, each sending its next request as soon as
  * the last answered) or, with `rate`, open loop: request i is due at i/rate s,
@@ -55,8 +56,7 @@ async function main() {
     const warmUrl = spec.warmUrl;
     for (let round = 0; round < 10; round++) await Promise.all(Array.from({ length: spec.concurrency }, () => send(warmUrl, 'GET', {})));
   }
-  const latencies: number[] = [];
-  const byRequest: number[] = new Array(n);
+  const latencies: number[] = new Array(n);
   const statuses: Record<string, number> = {};
   let next = 0;
   const started = performance.now();
@@ -69,14 +69,13 @@ async function main() {
         // A timer may fire a little early: wait until the request is really due.
         for (let wait = due - performance.now(); wait > 0; wait = due - performance.now()) await new Promise((r) => setTimeout(r, wait));
         const status = await send(spec.urls?.[i] ?? spec.url, spec.method, spec.headers ?? {}, spec.bodies?.[i]);
-        latencies.push(performance.now() - due);
-        byRequest[i] = latencies[latencies.length - 1]!;
+        latencies[i] = performance.now() - due;
         statuses[status] = (statuses[status] ?? 0) + 1;
       }
     }),
   );
   agent.destroy();
-  process.stdout.write(JSON.stringify({ latencies, byRequest, seconds: (performance.now() - started) / 1000, statuses }));
+  process.stdout.write(JSON.stringify({ latencies, seconds: (performance.now() - started) / 1000, statuses }));
 }
 
 void main();

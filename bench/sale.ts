@@ -82,7 +82,7 @@ async function main() {
     const statuses = Object.entries(sale.statuses).map(([k, v]) => `${v} × ${k}`).join(', ');
     const slices: string[] = [];
     for (let i = 0; i < n; i += RATE * SLICE_SECONDS) {
-      const p = percentiles(sale.byRequest.slice(i, i + RATE * SLICE_SECONDS));
+      const p = percentiles(sale.latencies.slice(i, i + RATE * SLICE_SECONDS));
       slices.push(`  ${String(i / RATE).padStart(3)}–${String((i + RATE * SLICE_SECONDS) / RATE).padEnd(3)} s ${fmt(p.p50)} ${fmt(p.p99)} ${fmt(p.max)}`);
     }
     const out = [

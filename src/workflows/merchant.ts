@@ -109,9 +109,10 @@ const HOLD_AT_MOST_EVENTS = 1_000;
  * order or a redemption waiting for its coupon to expire, are quiet). It also
  * keeps room for the reports of the children it runs: it starts a child only
  * while EVENTS_PER_CHILD for it, EVENTS_PER_RUNNING_CHILD for each one
- * running, and a tenth of `historyLimit` to spare fit below that limit.
+ * running, and a tenth of `historyLimit` to spare fit below that limit. A
+ * child costs its start (initiated, started), its report, and the task that
+ * reads it when reports come one by one.
  */
-/** A child's start (initiated, started), its report, and the task that reads it when reports come one by one. */
 const EVENTS_PER_CHILD = 6;
 const EVENTS_PER_RUNNING_CHILD = 4;
 const QUIET_MS = 10_000;
@@ -273,23 +274,25 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
     };
     void child.result().then(ended, ended);
   }
-  // Runs started before WIND_DOWN continue as new the old way (and replay so); set before the loop.
-  let windsDown = false;
+  // Runs started before WIND_DOWN continue as new the old way (and replay so).
+  const windsDown = patched(WIND_DOWN);
   const room = Math.max(20, Math.floor(input.historyLimit / 10));
   /** How many more children this run may start and still have room for their reports. */
   const childrenRoom = () =>
     Math.floor((input.historyLimit - room - workflowInfo().historyLength - EVENTS_PER_RUNNING_CHILD * childrenRunning) / EVENTS_PER_CHILD);
   const continueAsNewWanted = () => freshRunRequested || workflowInfo().continueAsNewSuggested || (windsDown && childrenRoom() <= 0);
-  const quiet = () => childrenRunning === 0 || Date.now() - lastChildEndedAt >= QUIET_MS;
-  /** To continue as new: due by `historyLimit`, or wanted, not pressed and (since WIND_DOWN) quiet. */
-  const overHistoryLimit = () =>
+  /** When this run's children count as quiet: none running, or none ended for QUIET_MS. */
+  const quietAt = () => (childrenRunning === 0 ? 0 : lastChildEndedAt + QUIET_MS);
+  const quiet = () => Date.now() >= quietAt();
+  /** To continue as new now: due by `historyLimit`, or wanted, not pressed and (since WIND_DOWN) quiet. */
+  const continueAsNewNow = () =>
     workflowInfo().historyLength >= input.historyLimit || (continueAsNewWanted() && !pressedNow() && (!windsDown || quiet()));
   /** Since WIND_DOWN, a run that wants to continue as new starts no more children. */
   const windingDown = () => windsDown && continueAsNewWanted();
   /** While winding down, when to look again though nothing else wakes the loop: the spell's end, or quiet. */
   const windDownRecheckMs = (): number | undefined => {
     if (!windingDown()) return undefined;
-    const at = Math.max(pressedNow() ? pressedTill() : 0, childrenRunning === 0 ? 0 : lastChildEndedAt + QUIET_MS);
+    const at = Math.max(pressedNow() ? pressedTill() : 0, quietAt());
     return at > Date.now() ? at - Date.now() : undefined;
   };
   let installing: Promise<void> | undefined;
@@ -513,7 +516,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
    */
   async function holdWhilePressed(): Promise<boolean> {
     if (!pressedNow() || events.length >= HOLD_AT_MOST_EVENTS) return false;
-    await condition(() => uninstallRequested || overHistoryLimit() || (pendingInstall !== null && !installing) || events.length >= HOLD_AT_MOST_EVENTS, pressedTill() - Date.now(), {
+    await condition(() => uninstallRequested || continueAsNewNow() || (pendingInstall !== null && !installing) || events.length >= HOLD_AT_MOST_EVENTS, pressedTill() - Date.now(), {
       summary: `hold ${events.length} events while the webhook route is pressed`,
     });
     return true;
@@ -525,12 +528,11 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   const canSweep = () => reconciling && status === 'active' && !installing;
   const workToDo = () =>
     uninstallRequested ||
-    overHistoryLimit() ||
+    continueAsNewNow() ||
     (events.length > 0 && !windingDown()) ||
     (pendingInstall !== null && !installing) ||
     (canSweep() && (sweepDue || sweep !== null || recheckCredentials));
 
-  windsDown = patched(WIND_DOWN);
   for (;;) {
     if (!reconciling && patched(RECONCILIATION)) {
       reconciling = true;
@@ -561,7 +563,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
       status = 'uninstalled';
       return { status, counters };
     }
-    if (overHistoryLimit()) {
+    if (continueAsNewNow()) {
       await installing;
       await condition(allHandlersFinished);
       const packed = patched(PACKED_EVENTS);
