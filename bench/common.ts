@@ -7,7 +7,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { freePort, startStore, startTemporal } from '../src/dev/servers';
 import { FAILURE_CONVERTER_PATH } from '../src/temporal/codec';
 import { continueAsNewRequestedSignal } from '../src/workflows/messages';
-import { eventMs, taskWaits } from '../test/helpers/history';
+import { eventMs, type TaskWaits, taskWaits } from '../test/helpers/history';
 import { startSystem } from '../test/helpers/system';
 import type { LoadSpec } from './loadgen';
 
@@ -154,7 +154,7 @@ export async function timedRedemption(sys: Awaited<ReturnType<typeof startSystem
 export async function merchantActivity(client: Client, workflowId: string, from: number, to: number): Promise<string> {
   const waits: number[] = [];
   let worst = { total: 0, toStart: 0 };
-  const failures: string[] = [];
+  const failures: TaskWaits['failures'] = [];
   let runsBegun = 0;
   for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
     const { events } = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
@@ -165,8 +165,11 @@ export async function merchantActivity(client: Client, workflowId: string, from:
     runsBegun += run.runsBegun;
   }
   const w = waits.length ? percentiles(waits) : { p50: 0, p99: 0, max: 0 };
-  const causes = [...new Set(failures)].map((c) => c.replace('WORKFLOW_TASK_FAILED_CAUSE_', '').toLowerCase());
-  return `merchant: ${runsBegun} run(s) begun, ${waits.length} tasks, ${failures.length} failed${causes.length ? ` (${causes.join(', ')})` : ''}; work waited p50 ${w.p50} / p99 ${w.p99} / max ${w.max} ms (${worst.toStart} ms of it until its last attempt started)`;
+  // Each failure's cause and when it happened, in s from the window's start.
+  const failed = failures
+    .sort((a, b) => a.at - b.at)
+    .map((f) => `${f.cause.replace('WORKFLOW_TASK_FAILED_CAUSE_', '').toLowerCase()} at ${((f.at - from) / 1000).toFixed(1)} s`);
+  return `merchant: ${runsBegun} run(s) begun, ${waits.length} tasks, ${failures.length} failed${failed.length ? ` (${failed.join(', ')})` : ''}; work waited p50 ${w.p50} / p99 ${w.p99} / max ${w.max} ms (${worst.toStart} ms of it until its last attempt started)`;
 }
 
 /**

@@ -13,8 +13,8 @@ export interface TaskWaits {
   waits: number[];
   /** The longest of them, and how much of it passed before its last attempt started. */
   worst: { total: number; toStart: number };
-  /** Causes of the workflow tasks that failed inside the window. */
-  failures: string[];
+  /** The workflow tasks that failed inside the window: the cause, and when (epoch ms). */
+  failures: { cause: string; at: number }[];
   /** 1 if the run began inside the window. */
   runsBegun: number;
 }
@@ -53,7 +53,10 @@ export function taskWaits(events: HistoryEvent[], from: number, to: number): Tas
         waitingSince = null;
         break;
       case EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
-        if (inWindow) out.failures.push(WorkflowTaskFailedCause[e.workflowTaskFailedEventAttributes?.cause ?? 0] ?? String(e.workflowTaskFailedEventAttributes?.cause));
+        if (inWindow) {
+          const cause = e.workflowTaskFailedEventAttributes?.cause ?? 0;
+          out.failures.push({ cause: WorkflowTaskFailedCause[cause] ?? String(cause), at });
+        }
         break;
     }
   }

@@ -59,7 +59,7 @@ describe('taskWaits (bench/common.ts merchantActivity)', () => {
     const out = taskWaits(events, 0, 10_000);
     expect(out.waits).toEqual([2_000]);
     expect(out.worst).toEqual({ total: 2_000, toStart: 1_900 });
-    expect(out.failures).toEqual(['WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND']);
+    expect(out.failures).toEqual([{ cause: 'WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND', at: 1_200 }]);
     expect(out.runsBegun).toBe(1);
   });
 
