@@ -105,8 +105,12 @@ const HOLD_AT_MOST_EVENTS = 1_000;
  * report is refused by the server (`UnhandledCommand`); the retry replays the
  * whole run behind the queued orders. So a run that is to continue as new
  * first stops starting children, and goes once its own have ended or have
- * been quiet for QUIET_MS (children that wait for days, such as an Incomplete
- * order or a redemption waiting for its coupon to expire, are quiet). It also
+ * been quiet for QUIET_MS: none started or ended for that long (children that
+ * wait for days, such as an Incomplete order or a redemption waiting for its
+ * coupon to expire, are quiet). Runs before QUIET_FROM_STARTS counted only
+ * ends, so children of which none had ended yet counted as quiet at once;
+ * since it, a run does not wait for its children while the webhook route
+ * hints that it is pressed (signals then meet any task). It also
  * keeps room for the reports of the children it runs: it starts a child only
  * while EVENTS_PER_CHILD for it, EVENTS_PER_RUNNING_CHILD for each one
  * running, and a tenth of `historyLimit` to spare fit below that limit. A
@@ -124,6 +128,7 @@ const PACKED_EVENTS = 'merchant-carries-packed-events';
 const TASK_TIMEOUT = 'merchant-task-timeout-60s';
 const HOLD_WHILE_PRESSED = 'merchant-holds-events-while-webhooks-press';
 const WIND_DOWN = 'merchant-winds-down-before-continue-as-new';
+const QUIET_FROM_STARTS = 'merchant-quiet-counts-from-child-starts';
 
 /** One sweep in progress: where each list continues, and what it found so far. */
 interface Sweep {
@@ -263,30 +268,35 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   const pressedTill = () => Math.min(pressedUntil, pressedSince + HOLD_AT_MOST_MS);
   const pressedNow = () => Date.now() < pressedTill();
 
-  // Children of this run that have not ended yet (see WIND_DOWN), and when the last one ended (workflow time).
+  // Runs started before WIND_DOWN continue as new the old way, and those before QUIET_FROM_STARTS count quiet from ends only (and replay so).
+  const windsDown = patched(WIND_DOWN);
+  const quietFromStarts = patched(QUIET_FROM_STARTS);
+  // Children of this run that have not ended yet (see WIND_DOWN), and when the last one started or ended (workflow time).
   let childrenRunning = 0;
-  let lastChildEndedAt = 0;
+  let lastChildAt = 0;
   function track(child: { result(): Promise<unknown> }): void {
     childrenRunning++;
+    if (quietFromStarts) lastChildAt = Date.now();
     const ended = () => {
       childrenRunning--;
-      lastChildEndedAt = Date.now();
+      lastChildAt = Date.now();
     };
     void child.result().then(ended, ended);
   }
-  // Runs started before WIND_DOWN continue as new the old way (and replay so).
-  const windsDown = patched(WIND_DOWN);
   const room = Math.max(20, Math.floor(input.historyLimit / 10));
   /** How many more children this run may start and still have room for their reports. */
   const childrenRoom = () =>
     Math.floor((input.historyLimit - room - workflowInfo().historyLength - EVENTS_PER_RUNNING_CHILD * childrenRunning) / EVENTS_PER_CHILD);
   const continueAsNewWanted = () => freshRunRequested || workflowInfo().continueAsNewSuggested || (windsDown && childrenRoom() <= 0);
-  /** When this run's children count as quiet: none running, or none ended for QUIET_MS. */
-  const quietAt = () => (childrenRunning === 0 ? 0 : lastChildEndedAt + QUIET_MS);
+  /** When this run's children count as quiet: none running, or none started or ended for QUIET_MS. */
+  const quietAt = () => (childrenRunning === 0 ? 0 : lastChildAt + QUIET_MS);
   const quiet = () => Date.now() >= quietAt();
-  /** To continue as new now: due by `historyLimit`, or wanted, not pressed and (since WIND_DOWN) quiet. */
+  // While the route is pressed (hinted, past a spell's hold too), signals come every few ms: a continue-as-new's task
+  // meets one whatever the children do, and waiting for them only fills the run up to `historyLimit` (QUIET_FROM_STARTS).
+  const hinted = () => quietFromStarts && Date.now() < pressedUntil;
+  /** To continue as new now: due by `historyLimit`, or wanted, not pressed and (since WIND_DOWN) quiet or hinted. */
   const continueAsNewNow = () =>
-    workflowInfo().historyLength >= input.historyLimit || (continueAsNewWanted() && !pressedNow() && (!windsDown || quiet()));
+    workflowInfo().historyLength >= input.historyLimit || (continueAsNewWanted() && !pressedNow() && (!windsDown || quiet() || hinted()));
   /** Since WIND_DOWN, a run that wants to continue as new starts no more children. */
   const windingDown = () => windsDown && continueAsNewWanted();
   /** While winding down, when to look again though nothing else wakes the loop: the spell's end, or quiet. */

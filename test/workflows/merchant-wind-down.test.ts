@@ -1,0 +1,245 @@
+import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { CreditResult, OrderSnapshot, WebhookEvent } from '../../src/workflows/messages';
+import { merchantWorkflowId, orderStatusChangedSignal, orderWorkflowId, webhookEventsSignal } from '../../src/workflows/messages';
+import { eventMs } from '../helpers/history';
+
+/**
+ * The merchant run's wind-down before a continue-as-new (WIND_DOWN in
+ * src/workflows/merchant.ts), on the real Temporal dev server with mocked
+ * activities, where the test decides when each order child ends: an order
+ * stays Incomplete (its child waits, quiet, on a 60 s timer) until the test
+ * marks it placed and wakes it. A small `historyLimit` makes each run wind
+ * down after a handful of children. (Temporal's time-skipping test server
+ * does not start the merchant's children, so these run in real time.)
+ */
+let nativeConnection: NativeConnection;
+let connection: Connection;
+let client: Client;
+beforeAll(async () => {
+  const address = process.env.TEST_TEMPORAL_ADDRESS!;
+  [nativeConnection, connection] = await Promise.all([NativeConnection.connect({ address }), Connection.connect({ address })]);
+  client = new Client({ connection });
+});
+afterAll(async () => {
+  await Promise.all([nativeConnection?.close(), connection?.close()]);
+});
+
+const { EventType } = temporal.api.enums.v1;
+const HISTORY_LIMIT = 120;
+const QUIET_MS = 10_000;
+let seq = 0;
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+const childOrderId = (e: HistoryEvent, attrs: 'childWorkflowExecutionStartedEventAttributes' | 'childWorkflowExecutionCompletedEventAttributes') =>
+  Number(e[attrs]!.workflowExecution!.workflowId!.split(':').pop());
+
+/** A merchant with `count` order webhooks in one signal; orders are credited once the test marks them placed. */
+async function merchantWithOrders(count: number, historyLimit = HISTORY_LIMIT) {
+  const merchantId = `wind-down-${++seq}`;
+  const taskQueue = `wind-down-${seq}`;
+  const placed = new Set<number>();
+  const credited: number[] = [];
+  const snapshot = (orderId: number): OrderSnapshot => ({
+    orderId,
+    statusId: placed.has(orderId) ? 11 : 0,
+    totalIncTax: '10.0000',
+    currency: 'USD',
+    email: 'shopper@example.com',
+    customerId: null,
+    placedAt: 0,
+  });
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    taskQueue,
+    workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
+    activities: {
+      fetchOrder: async ({ orderId }: { orderId: number }) => snapshot(orderId),
+      creditOrder: async ({ order }: { order: OrderSnapshot }): Promise<CreditResult> => {
+        credited.push(order.orderId);
+        return { outcome: 'credited', credit: { transactionId: `order:${order.orderId}`, points: 10, totalIncTax: order.totalIncTax, currency: 'USD', contactId: '0'.repeat(24) } };
+      },
+    },
+  });
+  const events: WebhookEvent[] = Array.from({ length: count }, (_, i) => ({ scope: 'store/order/created', hash: 'h', orderId: i + 1 }));
+  const workflowId = merchantWorkflowId(merchantId);
+  const start = () =>
+    client.workflow.signalWithStart('merchantWorkflow', {
+      taskQueue,
+      workflowId,
+      args: [{ merchantId, storeHash: 'h', installedAt: 0, historyLimit }],
+      signal: webhookEventsSignal,
+      signalArgs: [events],
+    });
+  /** Marks an order placed and wakes its child, which then credits it and ends. */
+  const place = async (orderId: number) => {
+    placed.add(orderId);
+    await client.workflow.getHandle(orderWorkflowId(merchantId, orderId)).signal(orderStatusChangedSignal, { newStatusId: 11 });
+  };
+  return { worker, start, place, placed, credited, workflowId };
+}
+
+/** The merchant's runs, oldest first, each with its history . */
+async function runs(workflowId: string) {
+  const out: { events: HistoryEvent[] }[] = [];
+  // From the newest run back, through each run's first event (it names the run it continued).
+  let runId: string | undefined;
+  for (;;) {
+    const events = (await client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
+    out.unshift({ events });
+    runId = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId ?? undefined;
+    if (!runId) return out;
+  }
+}
+
+/** Waits until `check` answers something; on a timeout, says what it was waiting for and what `seen` saw. */
+async function until<T>(what: string, check: () => Promise<T | undefined>, seen?: () => Promise<string>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await check();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${seen ? `; ${await seen()}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const started = (events: HistoryEvent[]) => events.filter((e) => e.eventType === EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED).map((e) => childOrderId(e, 'childWorkflowExecutionStartedEventAttributes'));
+const completed = (events: HistoryEvent[]) => events.filter((e) => e.eventType === EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED).map((e) => childOrderId(e, 'childWorkflowExecutionCompletedEventAttributes'));
+const closedAs = (events: HistoryEvent[]) => events.find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
+
+/** The newest run once it has started children and gone still (two reads 500 ms apart agree). */
+async function settledRun(workflowId: string, runsBefore: number) {
+  let last = -1;
+  return until('the run to start its children and wait', async () => {
+    const all = await runs(workflowId);
+    if (all.length !== runsBefore + 1) return undefined;
+    const newest = all[all.length - 1]!;
+    const length = newest.events.length;
+    const settled = length === last && started(newest.events).length > 0;
+    last = length;
+    if (!settled) {
+      await new Promise((r) => setTimeout(r, 400));
+      return undefined;
+    }
+    return newest;
+  }, () => describeRuns(workflowId));
+}
+
+/** Each run in a line: events, children started and ended, whether it continued as new, tasks that failed. */
+async function describeRuns(workflowId: string): Promise<string> {
+  const all = await runs(workflowId);
+  return all
+    .map(
+      ({ events }, i) =>
+        `run ${i + 1}: ${events.length} events, ${started(events).length} children started, ${completed(events).length} ended, ` +
+        `${closedAs(events) ? 'continued as new' : 'open'}, ${events.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED).length} tasks failed`,
+    )
+    .join('; ');
+}
+
+test('a run that is to continue as new waits for its children to end; none of their reports meets the continue-as-new', async () => {
+  const m = await merchantWithOrders(40);
+  await m.worker.runUntil(async () => {
+    await m.start();
+    let runsSeen = 0;
+    while (m.credited.length < 40) {
+      const run = await settledRun(m.workflowId, runsSeen);
+      runsSeen++;
+      const children = started(run.events);
+      // It started only what its history has room for, and waits for them: no continue-as-new yet.
+      expect(children.length).toBeLessThan(40);
+      expect(closedAs(run.events)).toBeUndefined();
+      const pending = children.filter((id) => !m.placed.has(id));
+      if (m.credited.length + pending.length === 40 && runsSeen > 1) {
+        // The last run: nothing left to carry, so it does not continue as new.
+        for (const id of pending) await m.place(id);
+        await until('the last orders to be credited', async () => (m.credited.length === 40 ? true : undefined));
+        break;
+      }
+      // The children end one by one, each well inside the quiet time; the run stays until the last has ended.
+      for (const id of pending.slice(0, -1)) {
+        await m.place(id);
+        await new Promise((r) => setTimeout(r, 150));
+      }
+      const [open] = await runs(m.workflowId).then((all) => all.slice(-1));
+      expect(closedAs(open!.events)).toBeUndefined();
+      await m.place(pending[pending.length - 1]!);
+      await until('the run to continue as new', async () => ((await runs(m.workflowId)).length > runsSeen ? true : undefined));
+    }
+  });
+  const all = await runs(m.workflowId);
+  expect(all.length).toBeGreaterThanOrEqual(3);
+  for (const { events } of all.slice(0, -1)) {
+    // Every child this run started reported its end into this run's history, before the continue-as-new,
+    const end = closedAs(events)!;
+    expect(end).toBeDefined();
+    expect(completed(events).sort((a, b) => a - b)).toEqual(started(events).sort((a, b) => a - b));
+    // and the server refused no task of the run.
+    expect(events.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED)).toEqual([]);
+  }
+  expect([...m.credited].sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+});
+
+test('children that stay quiet do not hold a run: it continues as new 10 s after the last child started', async () => {
+  const m = await merchantWithOrders(30);
+  await m.worker.runUntil(async () => {
+    await m.start();
+    const first = await settledRun(m.workflowId, 0);
+    expect(closedAs(first.events)).toBeUndefined();
+    const children = started(first.events);
+    // None ends, for longer than the quiet time.
+    const [run1, run2] = await until(
+      'the run to continue as new',
+      async () => {
+        const all = await runs(m.workflowId);
+        return all.length >= 2 && started(all[1]!.events).length > 0 ? all : undefined;
+      },
+      () => describeRuns(m.workflowId),
+      30_000,
+    );
+    const end = closedAs(run1!.events)!;
+    const lastStart = Math.max(...run1!.events.filter((e) => e.eventType === EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED).map(eventMs));
+    expect(eventMs(end) - lastStart).toBeGreaterThanOrEqual(QUIET_MS);
+    // It goes at the quiet time, not at the children's first re-check (60 s).
+    expect(eventMs(end) - lastStart).toBeLessThan(QUIET_MS + 15_000);
+    expect(started(run1!.events)).toEqual(children);
+    // The next run starts the orders the first one carried, not those it had started.
+    expect(started(run2!.events).filter((id) => children.includes(id))).toEqual([]);
+    expect(m.credited).toEqual([]);
+  });
+});
+
+test('while the webhook route hints that it is pressed, a run does not wait for its children to go quiet', async () => {
+  // Room for the hints' signals below the limit: the run must go because it wants to, not because it is full.
+  const limit = 300;
+  const m = await merchantWithOrders(60, limit);
+  await m.worker.runUntil(async () => {
+    await m.start();
+    const first = await settledRun(m.workflowId, 0);
+    const children = started(first.events);
+    expect(children.length).toBeLessThan(60);
+    // Then the route is pressed: the API hints it (in a sale, with each batch of events), here every 300 ms.
+    let hinting = true;
+    const hints = (async () => {
+      while (hinting) {
+        await client.workflow.getHandle(m.workflowId).signal(webhookEventsSignal, [], { pressedAt: Date.now() });
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    })();
+    let all: Awaited<ReturnType<typeof runs>>;
+    try {
+      all = await until('the run to continue as new', async () => ((await runs(m.workflowId)).length >= 2 ? runs(m.workflowId) : undefined), () => describeRuns(m.workflowId));
+    } finally {
+      hinting = false;
+      await hints;
+    }
+    const run1 = all[0]!.events;
+    // It went at the end of the press's hold (5 s), before its children went quiet (10 s), none of them ended.
+    const lastStart = Math.max(...run1.filter((e) => e.eventType === EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED).map(eventMs));
+    expect(eventMs(closedAs(run1)!) - lastStart).toBeLessThan(QUIET_MS);
+    expect(run1.length).toBeLessThan(limit);
+    expect(started(run1)).toEqual(children);
+    expect(completed(run1)).toEqual([]);
+  });
+});
