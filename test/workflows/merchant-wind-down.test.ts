@@ -3,6 +3,7 @@ import { temporal } from '@temporalio/proto';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { CreditResult, OrderSnapshot, WebhookEvent } from '../../src/workflows/messages';
 import { merchantWorkflowId, orderStatusChangedSignal, orderWorkflowId, webhookEventsSignal } from '../../src/workflows/messages';
+import { waitFor } from '../../src/dev/cli';
 import { eventMs } from '../helpers/history';
 
 /**
@@ -93,17 +94,6 @@ async function runs(workflowId: string) {
   }
 }
 
-/** Waits until `check` answers something; on a timeout, says what it was waiting for and what `seen` saw. */
-async function until<T>(what: string, check: () => Promise<T | undefined>, seen?: () => Promise<string>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await check();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${seen ? `; ${await seen()}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 const started = (events: HistoryEvent[]) => events.filter((e) => e.eventType === EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED).map((e) => childOrderId(e, 'childWorkflowExecutionStartedEventAttributes'));
 const completed = (events: HistoryEvent[]) => events.filter((e) => e.eventType === EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED).map((e) => childOrderId(e, 'childWorkflowExecutionCompletedEventAttributes'));
 const closedAs = (events: HistoryEvent[]) => events.find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
@@ -111,24 +101,25 @@ const closedAs = (events: HistoryEvent[]) => events.find((e) => e.eventType === 
 /** The newest run once it has started children and gone still (two reads 500 ms apart agree). */
 async function settledRun(workflowId: string, runsBefore: number) {
   let last = -1;
-  return until('the run to start its children and wait', async () => {
-    const all = await runs(workflowId);
-    if (all.length !== runsBefore + 1) return undefined;
-    const newest = all[all.length - 1]!;
-    const length = newest.events.length;
-    const settled = length === last && started(newest.events).length > 0;
-    last = length;
-    if (!settled) {
+  return waitFor(
+    async () => {
+      const all = await runs(workflowId);
+      const newest = all[all.length - 1]!;
+      const length = newest.events.length;
+      const settled = all.length === runsBefore + 1 && length === last && started(newest.events).length > 0;
+      last = length;
+      if (settled) return newest;
       await new Promise((r) => setTimeout(r, 400));
-      return undefined;
-    }
-    return newest;
-  }, () => describeRuns(workflowId));
+      // Not yet: what the runs did so far, for the timeout's message.
+      throw new Error(summary(all));
+    },
+    20_000,
+    'the run to start its children and wait',
+  );
 }
 
 /** Each run in a line: events, children started and ended, whether it continued as new, tasks that failed. */
-async function describeRuns(workflowId: string): Promise<string> {
-  const all = await runs(workflowId);
+function summary(all: { events: HistoryEvent[] }[]): string {
   return all
     .map(
       ({ events }, i) =>
@@ -154,7 +145,7 @@ test('a run that is to continue as new waits for its children to end; none of th
       if (m.credited.length + pending.length === 40 && runsSeen > 1) {
         // The last run: nothing left to carry, so it does not continue as new.
         for (const id of pending) await m.place(id);
-        await until('the last orders to be credited', async () => (m.credited.length === 40 ? true : undefined));
+        await waitFor(async () => m.credited.length === 40, 20_000, 'the last orders to be credited');
         break;
       }
       // The children end one by one, each well inside the quiet time; the run stays until the last has ended.
@@ -165,7 +156,7 @@ test('a run that is to continue as new waits for its children to end; none of th
       const [open] = await runs(m.workflowId).then((all) => all.slice(-1));
       expect(closedAs(open!.events)).toBeUndefined();
       await m.place(pending[pending.length - 1]!);
-      await until('the run to continue as new', async () => ((await runs(m.workflowId)).length > runsSeen ? true : undefined));
+      await waitFor(async () => (await runs(m.workflowId)).length > runsSeen, 20_000, 'the run to continue as new');
     }
   });
   const all = await runs(m.workflowId);
@@ -189,14 +180,14 @@ test('children that stay quiet do not hold a run: it continues as new 10 s after
     expect(closedAs(first.events)).toBeUndefined();
     const children = started(first.events);
     // None ends, for longer than the quiet time.
-    const [run1, run2] = await until(
-      'the run to continue as new',
+    const [run1, run2] = await waitFor(
       async () => {
         const all = await runs(m.workflowId);
-        return all.length >= 2 && started(all[1]!.events).length > 0 ? all : undefined;
+        if (all.length >= 2 && started(all[1]!.events).length > 0) return all;
+        throw new Error(summary(all));
       },
-      () => describeRuns(m.workflowId),
       30_000,
+      'the run to continue as new',
     );
     const end = closedAs(run1!.events)!;
     const lastStart = Math.max(...run1!.events.filter((e) => e.eventType === EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED).map(eventMs));
@@ -229,7 +220,15 @@ test('while the webhook route hints that it is pressed, a run does not wait for 
     })();
     let all: Awaited<ReturnType<typeof runs>>;
     try {
-      all = await until('the run to continue as new', async () => ((await runs(m.workflowId)).length >= 2 ? runs(m.workflowId) : undefined), () => describeRuns(m.workflowId));
+      all = await waitFor(
+        async () => {
+          const now = await runs(m.workflowId);
+          if (now.length >= 2) return now;
+          throw new Error(summary(now));
+        },
+        20_000,
+        'the run to continue as new',
+      );
     } finally {
       hinting = false;
       await hints;
