@@ -104,16 +104,17 @@ const HOLD_AT_MOST_EVENTS = 1_000;
  * to the run that started it, and a continue-as-new whose task meets such a
  * report is refused by the server (`UnhandledCommand`); the retry replays the
  * whole run behind the queued orders. So a run that is to continue as new
- * first stops starting children, and goes once its own have ended or have
- * been quiet for QUIET_MS: none started or ended for that long (children that
- * wait for days, such as an Incomplete order or a redemption waiting for its
- * coupon to expire, are quiet). Runs before QUIET_FROM_STARTS counted only
- * ends, so children of which none had ended yet counted as quiet at once;
- * since it, a run does not wait for its children while the webhook route
- * hints that it is pressed (signals then meet any task). It also
- * keeps room for the reports of the children it runs: it starts a child only
- * while EVENTS_PER_CHILD for it, EVENTS_PER_RUNNING_CHILD for each one
- * running, and a tenth of `historyLimit` to spare fit below that limit. A
+ * first stops starting children, and goes once they have ended or gone quiet:
+ * none started or ended for QUIET_MS (children that wait for days, such as an
+ * Incomplete order or a redemption waiting for its coupon to expire, are
+ * quiet). While the webhook route hints that it is pressed, it does not wait:
+ * signals then meet any task. (Runs before QUIET_FROM_STARTS counted quiet
+ * from ends only, so children none of which had ended were quiet at once, and
+ * looked at no hint.)
+ *
+ * It also keeps room for the reports of the children it runs: it starts a
+ * child only while EVENTS_PER_CHILD for it, EVENTS_PER_RUNNING_CHILD for each
+ * one running, and a tenth of `historyLimit` to spare fit below that limit. A
  * child costs its start (initiated, started), its report, and the task that
  * reads it when reports come one by one.
  */

@@ -81,7 +81,7 @@ async function merchantWithOrders(count: number, historyLimit = HISTORY_LIMIT) {
   return { worker, start, place, placed, credited, workflowId };
 }
 
-/** The merchant's runs, oldest first, each with its history . */
+/** The merchant's runs, oldest first, each with its history. */
 async function runs(workflowId: string) {
   const out: { events: HistoryEvent[] }[] = [];
   // From the newest run back, through each run's first event (it names the run it continued).
@@ -97,25 +97,35 @@ async function runs(workflowId: string) {
 const started = (events: HistoryEvent[]) => events.filter((e) => e.eventType === EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED).map((e) => childOrderId(e, 'childWorkflowExecutionStartedEventAttributes'));
 const completed = (events: HistoryEvent[]) => events.filter((e) => e.eventType === EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED).map((e) => childOrderId(e, 'childWorkflowExecutionCompletedEventAttributes'));
 const closedAs = (events: HistoryEvent[]) => events.find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
+const failedTasks = (events: HistoryEvent[]) => events.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED);
+/** When the run's last child started (epoch ms). */
+const lastChildStart = (events: HistoryEvent[]) => Math.max(...events.filter((e) => e.eventType === EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED).map(eventMs));
 
-/** The newest run once it has started children and gone still (two reads 500 ms apart agree). */
-async function settledRun(workflowId: string, runsBefore: number) {
-  let last = -1;
+/** Waits until `ready` answers something for the merchant's runs; a timeout says what each run did. */
+function untilRuns<T>(workflowId: string, what: string, ready: (all: { events: HistoryEvent[] }[]) => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   return waitFor(
     async () => {
       const all = await runs(workflowId);
-      const newest = all[all.length - 1]!;
-      const length = newest.events.length;
-      const settled = all.length === runsBefore + 1 && length === last && started(newest.events).length > 0;
-      last = length;
-      if (settled) return newest;
-      await new Promise((r) => setTimeout(r, 400));
-      // Not yet: what the runs did so far, for the timeout's message.
+      const found = await ready(all);
+      if (found !== undefined) return found;
       throw new Error(summary(all));
     },
-    20_000,
-    'the run to start its children and wait',
+    timeoutMs,
+    what,
   );
+}
+
+/** The newest run once it has started children and gone still (two reads about half a second apart agree). */
+function settledRun(workflowId: string, runsBefore: number) {
+  let last = -1;
+  return untilRuns(workflowId, 'the run to start its children and wait', async (all) => {
+    const newest = all[all.length - 1]!;
+    const settled = all.length === runsBefore + 1 && newest.events.length === last && started(newest.events).length > 0;
+    last = newest.events.length;
+    if (settled) return newest;
+    await new Promise((r) => setTimeout(r, 400));
+    return undefined;
+  });
 }
 
 /** Each run in a line: events, children started and ended, whether it continued as new, tasks that failed. */
@@ -124,7 +134,7 @@ function summary(all: { events: HistoryEvent[] }[]): string {
     .map(
       ({ events }, i) =>
         `run ${i + 1}: ${events.length} events, ${started(events).length} children started, ${completed(events).length} ended, ` +
-        `${closedAs(events) ? 'continued as new' : 'open'}, ${events.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED).length} tasks failed`,
+        `${closedAs(events) ? 'continued as new' : 'open'}, ${failedTasks(events).length} tasks failed`,
     )
     .join('; ');
 }
@@ -156,7 +166,7 @@ test('a run that is to continue as new waits for its children to end; none of th
       const [open] = await runs(m.workflowId).then((all) => all.slice(-1));
       expect(closedAs(open!.events)).toBeUndefined();
       await m.place(pending[pending.length - 1]!);
-      await waitFor(async () => (await runs(m.workflowId)).length > runsSeen, 20_000, 'the run to continue as new');
+      await untilRuns(m.workflowId, 'the run to continue as new', (all) => (all.length > runsSeen ? true : undefined));
     }
   });
   const all = await runs(m.workflowId);
@@ -167,7 +177,7 @@ test('a run that is to continue as new waits for its children to end; none of th
     expect(end).toBeDefined();
     expect(completed(events).sort((a, b) => a - b)).toEqual(started(events).sort((a, b) => a - b));
     // and the server refused no task of the run.
-    expect(events.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED)).toEqual([]);
+    expect(failedTasks(events)).toEqual([]);
   }
   expect([...m.credited].sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
 });
@@ -180,20 +190,11 @@ test('children that stay quiet do not hold a run: it continues as new 10 s after
     expect(closedAs(first.events)).toBeUndefined();
     const children = started(first.events);
     // None ends, for longer than the quiet time.
-    const [run1, run2] = await waitFor(
-      async () => {
-        const all = await runs(m.workflowId);
-        if (all.length >= 2 && started(all[1]!.events).length > 0) return all;
-        throw new Error(summary(all));
-      },
-      30_000,
-      'the run to continue as new',
-    );
-    const end = closedAs(run1!.events)!;
-    const lastStart = Math.max(...run1!.events.filter((e) => e.eventType === EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED).map(eventMs));
-    expect(eventMs(end) - lastStart).toBeGreaterThanOrEqual(QUIET_MS);
+    const [run1, run2] = await untilRuns(m.workflowId, 'the run to continue as new', (all) => (all.length >= 2 && started(all[1]!.events).length > 0 ? all : undefined), 30_000);
+    const waited = eventMs(closedAs(run1!.events)!) - lastChildStart(run1!.events);
+    expect(waited).toBeGreaterThanOrEqual(QUIET_MS);
     // It goes at the quiet time, not at the children's first re-check (60 s).
-    expect(eventMs(end) - lastStart).toBeLessThan(QUIET_MS + 15_000);
+    expect(waited).toBeLessThan(QUIET_MS + 15_000);
     expect(started(run1!.events)).toEqual(children);
     // The next run starts the orders the first one carried, not those it had started.
     expect(started(run2!.events).filter((id) => children.includes(id))).toEqual([]);
@@ -220,23 +221,14 @@ test('while the webhook route hints that it is pressed, a run does not wait for 
     })();
     let all: Awaited<ReturnType<typeof runs>>;
     try {
-      all = await waitFor(
-        async () => {
-          const now = await runs(m.workflowId);
-          if (now.length >= 2) return now;
-          throw new Error(summary(now));
-        },
-        20_000,
-        'the run to continue as new',
-      );
+      all = await untilRuns(m.workflowId, 'the run to continue as new', (now) => (now.length >= 2 ? now : undefined));
     } finally {
       hinting = false;
       await hints;
     }
     const run1 = all[0]!.events;
     // It went at the end of the press's hold (5 s), before its children went quiet (10 s), none of them ended.
-    const lastStart = Math.max(...run1.filter((e) => e.eventType === EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED).map(eventMs));
-    expect(eventMs(closedAs(run1)!) - lastStart).toBeLessThan(QUIET_MS);
+    expect(eventMs(closedAs(run1)!) - lastChildStart(run1)).toBeLessThan(QUIET_MS);
     expect(run1.length).toBeLessThan(limit);
     expect(started(run1)).toEqual(children);
     expect(completed(run1)).toEqual([]);
