@@ -182,7 +182,7 @@ if (label) {
    * cost most of this file's time. A failure names each history that failed.
    */
   test.each(versions)('the histories of %s replay against the current workflow code', async (version) => {
-    const groups = new Map<string, Array<{ file: string; workflowId: string; history: temporal.api.history.v1.History }>>();
+    const groups = new Map<string, Array<{ workflowId: string; history: temporal.api.history.v1.History }>>();
     const ids = new Map<string, string>();
     for (const file of files.filter((f) => f.startsWith(`${version}${path.sep}`))) {
       const fixture = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Fixture;
@@ -190,14 +190,14 @@ if (label) {
       expect(history.events?.length).toBeGreaterThan(5);
       expect(ids.get(`${fixture.encryptionKey} ${fixture.workflowId}`)).toBeUndefined(); // results are told apart by workflow id
       ids.set(`${fixture.encryptionKey} ${fixture.workflowId}`, file);
-      groups.set(fixture.encryptionKey, [...(groups.get(fixture.encryptionKey) ?? []), { file, workflowId: fixture.workflowId, history }]);
+      groups.set(fixture.encryptionKey, [...(groups.get(fixture.encryptionKey) ?? []), { workflowId: fixture.workflowId, history }]);
     }
     const replayed: string[] = [];
     const failed: string[] = [];
     for (const [encryptionKey, group] of groups) {
       const results = Worker.runReplayHistories(
         { workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! }, dataConverter: dataConverter(encryptionKey), replayName: `${version}-${group.length}` },
-        group.map(({ workflowId, history }) => ({ workflowId, history })),
+        group,
       );
       for await (const result of results) {
         const file = ids.get(`${encryptionKey} ${result.workflowId}`)!;
