@@ -80,7 +80,9 @@ test('a flood of webhooks while no worker runs: signals coalesce, so the run sta
   await sys.stopWorker();
   const handle = sys.client.workflow.getHandle(`bigcommerce-merchant:${id}`);
   const signalsBefore = (await handle.fetchHistory()).events!.filter((e) => e.workflowExecutionSignaledEventAttributes).length;
-  for (let i = 0; i < 600; i++) sys.sandbox.createOrder(account.storeHash, { totalIncTax: '1.0000', email: `f${i % 10}@example.com` });
+  // 300 webhooks show the coalescing; the 12,000 of the issue are `npm run bench:scale`'s.
+  const FLOOD = 300;
+  for (let i = 0; i < FLOOD; i++) sys.sandbox.createOrder(account.storeHash, { totalIncTax: '1.0000', email: `f${i % 10}@example.com` });
   await sys.sandbox.delivery.idle();
   // Signals that arrive while a workflow task is in flight (the stopped worker's last one, until it
   // times out) are buffered by the server and reach the history only when that task ends.
@@ -89,10 +91,10 @@ test('a flood of webhooks while no worker runs: signals coalesce, so the run sta
     const n = history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes).length - signalsBefore;
     return n > 0 ? n : undefined;
   }, 30_000, 'the flood\'s signals in the history');
-  expect(signals).toBeLessThan(600 / 3); // 600 webhooks, a few dozen signals
+  expect(signals).toBeLessThan(FLOOD / 3); // a few dozen signals
   await sys.startWorker();
-  const state = await ordersCredited(id, 600, 180_000);
-  expect(state.stats.ordersCredited).toBe(600);
+  const state = await ordersCredited(id, FLOOD, 180_000);
+  expect(state.stats.ordersCredited).toBe(FLOOD);
   for await (const run of sys.client.workflow.list({ query: `WorkflowId = "bigcommerce-merchant:${id}"` })) {
     expect(run.historyLength).toBeLessThan(10_000);
   }
