@@ -10,7 +10,9 @@ import { startSystem, type System, waitFor } from '../helpers/system';
  * workflows (README, Performance): at most 5 s of a spell, at most 1,000
  * events, and PRESSED_FOR_MS (500 ms) after the last hint. What the merchant
  * did is read from its history, so that a slow machine cannot make these pass
- * or fail by timing alone.
+ * or fail by timing alone. All but the first signal their own merchant
+ * directly, so they run side by side; the first presses the route's gauge,
+ * which no other test touches.
  */
 let sys: System;
 beforeAll(async () => {
@@ -62,7 +64,7 @@ test('the route tells the merchant when it is pressed, and only then', async () 
   expect(signals.map((e) => e.workflowExecutionSignaledEventAttributes!.input!.payloads!.length)).toEqual([2, 1]);
 });
 
-test('hinted events wait until the pressure has passed, 500 ms after the hint even from a clock ahead, then start', async () => {
+test.concurrent('hinted events wait until the pressure has passed, 500 ms after the hint even from a clock ahead, then start', async () => {
   const { id, account, handle } = await activeMerchant('held');
   const orders = Array.from({ length: 3 }, (_, i) => sys.sandbox.createOrder(account.storeHash, { totalIncTax: '5.0000', email: `h${i}@example.com` }));
   // A clock a minute ahead: the hint presses for 500 ms of the workflow's time, not a minute.
@@ -84,7 +86,7 @@ test('hinted events wait until the pressure has passed, 500 ms after the hint ev
   }
 });
 
-test('a spell of pressure holds an event 5 s at most, however long the hints keep coming', async () => {
+test.concurrent('a spell of pressure holds an event 5 s at most, however long the hints keep coming', async () => {
   const { id, account, handle } = await activeMerchant('spell');
   const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '5.0000', email: 'spell@example.com' });
   const until = Date.now() + 8_000;
@@ -103,7 +105,7 @@ test('a spell of pressure holds an event 5 s at most, however long the hints kee
   expect(eventMs(started) - eventMs(first)).toBeLessThan(6_500); // …and the order did not wait for them to stop
 });
 
-test('at most 1,000 events are held: beyond that, the oldest start at once', async () => {
+test.concurrent('at most 1,000 events are held: beyond that, the oldest start at once', async () => {
   const { id, account, handle } = await activeMerchant('capped');
   const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '5.0000', email: 'capped@example.com' });
   // Status changes start nothing (rule 6): a cheap 1,000 to wait behind the order.
@@ -120,7 +122,7 @@ test('at most 1,000 events are held: beyond that, the oldest start at once', asy
   await waitFor(async () => ((await handle.query<{ pendingEvents: number }>('state')).pendingEvents === 0 ? true : undefined), 10_000, 'all dispatched');
 });
 
-test('a continue-as-new asked for while pressed waits for the spell to pass, and carries the held events', async () => {
+test.concurrent('a continue-as-new asked for while pressed waits for the spell to pass, and carries the held events', async () => {
   const { id, account, handle } = await activeMerchant('later');
   const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '5.0000', email: 'later@example.com' });
   const firstRun = (await handle.describe()).runId;
