@@ -1,6 +1,5 @@
-import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
-import { logger } from '../logger';
 import { createActivities } from '../activities';
 import { keyring } from '../config';
 import type { Config } from '../config';
@@ -9,6 +8,7 @@ import { serveMetrics } from '../observability/metrics';
 import type { Store } from '../store';
 import { dataConverter } from '../temporal/codec';
 import { temporalConnectOptions } from '../temporal/connection';
+import { installRuntime } from '../temporal/runtime';
 import { PREBUILT_BUNDLE } from './bundle';
 import { type IngestGauge, IngestFirstSlots } from './ingest-first';
 
@@ -26,52 +26,6 @@ export interface WorkerDeps {
 const SDK_DEFAULT_SLOTS = { workflowTasks: 40, activities: 100, localActivities: 100, nexusTasks: 100 };
 /** What the worker takes while 4 or more webhooks are in flight (measured on 2 cores: README, Performance). */
 const SLOTS_WHILE_INGESTING = { workflowTasks: 2, localActivities: 1 };
-
-let runtimeInstalled = false;
-
-/**
- * The SDK's runtime, once per process and before the first connection: its own
- * logs go to our structured logger (warnings and up; bundling chatter is INFO),
- * and with `prometheusBindAddress` its `temporal_*` worker metrics are served
- * there (the metrics server of observability/metrics.ts passes them on).
- */
-export function installRuntime(opts: { prometheusBindAddress?: string } = {}): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  try {
-    Runtime.install({
-      // Workflows log through the SDK's replay-safe logger: their INFO lines come here too, with the
-      // workflow's ids; the SDK's own INFO chatter (bundling, polling) is left out.
-      logger: new DefaultLogger('INFO', ({ level, message, meta }) => {
-        const as = sdkLogLevel(level, message, meta);
-        if (as) logger[as]({ sdk: true, ...(meta as object) }, message);
-      }),
-      ...(opts.prometheusBindAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: opts.prometheusBindAddress } } } } : {}),
-    });
-  } catch {
-    // Someone (a test harness) installed the runtime first: theirs stands.
-  }
-}
-
-/**
- * The level at which an SDK log line is written, or null to drop it: errors and
- * warnings as they are, workflows' own INFO lines, not the SDK's INFO chatter.
- *
- * One warning is expected, and goes to debug: the core's TMPRL1104 ("workflow
- * task duration exceeded 5 seconds") for an order workflow. An order's fetch is
- * a local activity, run inside its workflow task, and it waits there for the
- * store's rate-limit quota. On a Standard plan (150 requests per 30 s) every
- * order of a sale waits: 800 orders at once gave 576 such warnings, for a
- * delay the SDK handles by design (it heartbeats the task). That wait shows in
- * `loyalty_bigcommerce_rate_wait_seconds`, and task latency in the SDK's
- * `temporal_workflow_task_execution_latency`.
- */
-export function sdkLogLevel(level: string, message: string, meta: unknown): 'error' | 'warn' | 'info' | 'debug' | null {
-  const fields = (meta ?? {}) as { sdkComponent?: string; workflow_type?: string };
-  if (level === 'ERROR') return 'error';
-  if (level === 'WARN') return message.includes('TMPRL1104') && fields.workflow_type === 'orderWorkflow' ? 'debug' : 'warn';
-  return fields.sdkComponent === 'workflow' ? 'info' : null;
-}
 
 /** The worker: every workflow and activity on one task queue, payloads encrypted. */
 export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; connection: NativeConnection }> {

@@ -1,4 +1,4 @@
-import { sdkLogLevel } from '../../src/worker/worker';
+import { sdkLogLevel } from '../../src/temporal/runtime';
 
 describe('the level of an SDK log line', () => {
   const slowTask = '[TMPRL1104] 01a2-run:4:1 Workflow task duration exceeded 5 seconds.';
