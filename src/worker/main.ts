@@ -1,5 +1,5 @@
 import { type Config, configOrExit, keyring } from '../config';
-import type { Connection } from '@temporalio/client';
+import type { NativeConnection } from '@temporalio/worker';
 import { connectClient } from '../temporal/client';
 import { missingSearchAttributes } from '../temporal/search-attributes';
 import { logger } from '../logger';
@@ -31,7 +31,7 @@ async function main() {
 async function requireSearchAttributes(config: Config): Promise<void> {
   const client = await connectClient(config);
   try {
-    const check = await missingSearchAttributes(client.connection as Connection, client.options.namespace);
+    const check = await missingSearchAttributes(client.connection as NativeConnection, client.options.namespace);
     if (check) {
       logger.fatal({ missing: check.missing }, `the Temporal namespace lacks search attributes this service sets: ${check.missing.join(', ')}. Add them, then start again:\n${check.howToAdd}`);
       process.exit(1);
