@@ -10,7 +10,7 @@ import { installRuntime } from './runtime';
  * connection (the SDK's Rust core, as the worker's) rather than grpc-js: its
  * gRPC work leaves the process's event loop, where the webhook route answers.
  * Measured with the worker draining on 2 cores: the webhook's p99 lower in 13
- * of 16 alternated pairs (README, Performance).
+ * of 16 alternated pairs; whole benches went both ways (README, Performance).
  */
 export async function connectClient(
   config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_ENV' | 'ENCRYPTION_KEY' | 'ENCRYPTION_OLD_KEYS'>,
