@@ -183,13 +183,16 @@ if (label) {
    */
   test.each(versions)('the histories of %s replay against the current workflow code', async (version) => {
     const groups = new Map<string, Array<{ workflowId: string; history: temporal.api.history.v1.History }>>();
-    const ids = new Map<string, string>();
-    for (const file of files.filter((f) => f.startsWith(`${version}${path.sep}`))) {
+    /** The file of each (key, workflow id): a replay's results are told apart by workflow id. */
+    const fileOf = new Map<string, string>();
+    const inFolder = files.filter((f) => f.startsWith(`${version}${path.sep}`));
+    for (const file of inFolder) {
       const fixture = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Fixture;
       const history = temporal.api.history.v1.History.decode(Buffer.from(fixture.history, 'base64'));
       expect(history.events?.length).toBeGreaterThan(5);
-      expect(ids.get(`${fixture.encryptionKey} ${fixture.workflowId}`)).toBeUndefined(); // results are told apart by workflow id
-      ids.set(`${fixture.encryptionKey} ${fixture.workflowId}`, file);
+      const id = `${fixture.encryptionKey} ${fixture.workflowId}`;
+      expect(fileOf.get(id)).toBeUndefined();
+      fileOf.set(id, file);
       groups.set(fixture.encryptionKey, [...(groups.get(fixture.encryptionKey) ?? []), { workflowId: fixture.workflowId, history }]);
     }
     const replayed: string[] = [];
@@ -200,12 +203,12 @@ if (label) {
         group,
       );
       for await (const result of results) {
-        const file = ids.get(`${encryptionKey} ${result.workflowId}`)!;
+        const file = fileOf.get(`${encryptionKey} ${result.workflowId}`)!;
         replayed.push(file);
         if (result.error) failed.push(`${file}: ${result.error.message}`);
       }
     }
     expect(failed).toEqual([]);
-    expect(replayed.sort()).toEqual(files.filter((f) => f.startsWith(`${version}${path.sep}`)).sort());
+    expect(replayed.sort()).toEqual([...inFolder].sort());
   });
 }
