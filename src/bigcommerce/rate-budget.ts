@@ -96,7 +96,10 @@ export class RateBudget {
     // Requests still in flight may not be in BigCommerce's count yet: count them again.
     const told = h.left - this.inflight;
     this.left = sameWindow ? Math.min(this.left, told) : told;
-    this.resetAt = sameWindow ? Math.min(this.resetAt, resetAt) : resetAt;
+    // The later estimate, never the earlier: an answer's (now + reset) is no earlier than the end of the window it was
+    // counted in, while a window we guessed starts when our request reaches BigCommerce, and a late answer from a
+    // window that has passed would end the current one early (then a new "window" overspends the store's).
+    this.resetAt = Math.max(this.resetAt, resetAt);
   }
 
   /** BigCommerce said 429: nothing more until it said to come back. */
