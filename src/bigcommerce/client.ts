@@ -60,7 +60,7 @@ export class BigCommerceClient {
   private async send(method: string, path: string, body?: unknown, pass: number[] = []): Promise<RawResponse> {
     const priority = this.opts.priority ?? 'live';
     const waitStarted = performance.now();
-    await this.budget.acquire(priority);
+    const window = await this.budget.acquire(priority);
     metrics.bigcommerceRateWait.observe({ priority }, (performance.now() - waitStarted) / 1000);
     let res: Response;
     try {
@@ -76,12 +76,12 @@ export class BigCommerceClient {
         redirect: 'error',
       });
     } catch (err) {
-      this.budget.settle(undefined);
+      this.budget.settle(undefined, window);
       metrics.bigcommerceRequests.inc({ status: 'network_error' });
       const e = err as Error;
       throw new TransientError(`${method} ${path}: ${e.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : e.message}`);
     }
-    this.budget.settle(rateHeaders(res.headers));
+    this.budget.settle(rateHeaders(res.headers), window);
     metrics.bigcommerceRequests.inc({ status: String(res.status) });
     const text = await res.text();
     if (res.status === 429) {

@@ -10,6 +10,12 @@
  * Requests in flight are counted before they leave, so a thousand concurrent
  * fetches cannot overshoot; until the first response tells the quota, one
  * request goes at a time.
+ *
+ * When a window ends, the budget guesses the next one (now + the window's
+ * length) until an answer says when it ends: BigCommerce's window may have been
+ * opened by another app, earlier, or by our own request when it arrives, later.
+ * Each request carries the window it left in, so that a late answer from a
+ * window that has passed says nothing about the current one.
  */
 export type Priority = 'live' | 'background';
 
@@ -45,6 +51,10 @@ export class RateBudget {
   private left = 0;
   /** When the current window ends (our estimate: response time + reset). */
   private resetAt = 0;
+  /** The current window's end is our guess, which its first answer replaces. */
+  private guessed = true;
+  /** Which window is current: requests carry it, so that answers from a window that has passed are known. */
+  private window = 0;
   private inflight = 0;
 
   constructor(
@@ -52,13 +62,18 @@ export class RateBudget {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Waits until a request may leave, and counts it. Pair with `settle`. */
-  async acquire(priority: Priority = 'live'): Promise<void> {
+  /** Waits until a request may leave, and counts it; answers the window it leaves in. Pair with `settle`. */
+  async acquire(priority: Priority = 'live'): Promise<number> {
     for (;;) {
       const wait = this.tryAcquire(priority);
-      if (wait === 0) return;
+      if (wait === 0) return this.window;
       await new Promise((r) => setTimeout(r, wait));
     }
+  }
+
+  /** The window a request that leaves now leaves in. */
+  get currentWindow(): number {
+    return this.window;
   }
 
   /** 0 when the request may leave now (and it is counted), else how long to wait before asking again. */
@@ -73,6 +88,8 @@ export class RateBudget {
       // A new window: assume it fresh until a response says otherwise.
       this.left = this.quota - this.inflight;
       this.resetAt = t + this.windowMs;
+      this.guessed = true;
+      this.window++;
     }
     const othersShare = this.quota - Math.floor(this.share * this.quota);
     const liveRoom = priority === 'background' ? Math.ceil(this.quota / 10) : 0;
@@ -84,22 +101,26 @@ export class RateBudget {
     return Math.max(5, this.resetAt + RESET_MARGIN_MS - t);
   }
 
-  /** A request came back (with the rate-limit headers, if it had them) or failed. */
-  settle(h: RateHeaders | undefined): void {
+  /**
+   * A request came back (with the rate-limit headers, if it had them) or failed.
+   * `window` is what `acquire` answered for it.
+   */
+  settle(h: RateHeaders | undefined, window: number): void {
     this.inflight--;
     if (!h) return;
+    if (window !== this.window && this.quota !== undefined) return; // counted in a window that has passed
     const t = this.now();
+    // An answer's (now + reset) is no earlier than the end of the window it was counted in (it left BigCommerce
+    // before now): the first answer of a window replaces our guess, later or earlier; the next ones can only
+    // tighten it. Likewise what is left: requests still in flight may not be in BigCommerce's count yet.
+    const first = this.quota === undefined || this.guessed;
     const resetAt = t + h.resetMs;
-    const sameWindow = this.quota !== undefined && resetAt <= this.resetAt + RESET_MARGIN_MS * 4;
+    const told = h.left - this.inflight;
     this.quota = h.quota;
     this.windowMs = h.windowMs > 0 ? h.windowMs : this.windowMs;
-    // Requests still in flight may not be in BigCommerce's count yet: count them again.
-    const told = h.left - this.inflight;
-    this.left = sameWindow ? Math.min(this.left, told) : told;
-    // The later estimate, never the earlier: an answer's (now + reset) is no earlier than the end of the window it was
-    // counted in, while a window we guessed starts when our request reaches BigCommerce, and a late answer from a
-    // window that has passed would end the current one early (then a new "window" overspends the store's).
-    this.resetAt = Math.max(this.resetAt, resetAt);
+    this.left = first ? told : Math.min(this.left, told);
+    this.resetAt = first ? resetAt : Math.min(this.resetAt, resetAt);
+    this.guessed = false;
   }
 
   /** BigCommerce said 429: nothing more until it said to come back. */

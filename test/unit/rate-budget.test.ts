@@ -2,9 +2,10 @@ import { RateBudget } from '../../src/bigcommerce/rate-budget';
 
 /**
  * The budget never lets this process use more than its share of a store's
- * window, even when responses come back late and out of order (CONTRACT §4
- * rule 10). A clock of our own; BigCommerce's window starts at the first
- * request after the last one ended, as in the sandbox.
+ * window, even when responses come back late and out of order, and it waits
+ * no longer than BigCommerce says (CONTRACT §4 rule 10). A clock of our own;
+ * BigCommerce's window starts at the first request after the last one ended,
+ * as in the sandbox, unless another app of the store opened it.
  */
 describe('RateBudget', () => {
   const W = 1_000;
@@ -13,59 +14,99 @@ describe('RateBudget', () => {
   function budget() {
     let t = 0;
     const b = new RateBudget(0.8, () => t);
+    /** Up to `n` requests that may leave now; the window they left in. */
     const take = (n: number) => {
       let sent = 0;
       while (sent < n && b.tryAcquire('live') === 0) sent++;
-      return sent;
+      return { sent, window: b.currentWindow };
     };
-    return { b, take, at: (ms: number) => (t = ms) };
+    /** Store window 1 [0, 1000): the first request tells the quota, 39 more take our share of 40; all answered. */
+    const firstWindow = () => {
+      const first = take(1);
+      at(10);
+      b.settle(headers(49, 990), first.window);
+      const rest = take(100);
+      expect(rest.sent).toBe(39);
+      at(20);
+      for (let i = 0; i < rest.sent; i++) b.settle(headers(10, 980), rest.window);
+    };
+    const at = (ms: number) => (t = ms);
+    return { b, take, at, firstWindow };
   }
 
   test('a late answer from a window that has passed does not end the current window early', () => {
     const { b, take, at } = budget();
-    // Window 1 of the store: [0, 1000). The first request tells the quota.
-    expect(take(1)).toBe(1);
+    const first = take(1);
     at(10);
-    b.settle(headers(49, 990));
-    expect(take(100)).toBe(39); // 40 in window 1: the share of 50
+    b.settle(headers(49, 990), first.window);
+    const rest = take(100);
+    expect(rest.sent).toBe(39); // 40 in window 1: the share of 50
     at(20);
-    for (let i = 0; i < 38; i++) b.settle(headers(10, 980)); // one request of window 1 is still out
+    for (let i = 0; i < 38; i++) b.settle(headers(10, 980), rest.window); // one request of window 1 is still out
     // The store's window 2 begins with our next request, at 1030.
     at(1_030);
     const second = take(100);
-    expect(second).toBeGreaterThan(0);
+    expect(second.sent).toBeGreaterThan(0);
     at(1_040);
-    for (let i = 0; i < second; i++) b.settle(headers(50 - 1 - i, 990));
+    for (let i = 0; i < second.sent; i++) b.settle(headers(50 - 1 - i, 990), second.window);
     // The answer to window 1's last request arrives now, late: its reset (10 ms from when it was counted) is window 1's.
     at(1_050);
-    b.settle(headers(10, 10));
+    b.settle(headers(10, 10), rest.window);
     // Still inside the store's window 2 [1030, 2030): nothing more may leave.
     let more = 0;
     for (let ms = 1_060; ms < 2_030; ms += 10) {
       at(ms);
-      more += take(100);
+      more += take(100).sent;
     }
-    expect(second + more).toBeLessThanOrEqual(40);
+    expect(second.sent + more).toBeLessThanOrEqual(40);
   });
 
   test('a window that starts with our request is not taken to end before its answers say', () => {
-    const { b, take, at } = budget();
-    expect(take(1)).toBe(1);
-    at(10);
-    b.settle(headers(49, 990));
-    take(100);
-    at(20);
-    for (let i = 0; i < 39; i++) b.settle(headers(10, 980));
+    const { b, take, at, firstWindow } = budget();
+    firstWindow();
     // At 1030 we guess a new window of 1 s; the store counts our requests from 1080 (50 ms away), so its window ends at 2080.
     at(1_030);
     const second = take(100);
     at(1_130);
-    for (let i = 0; i < second; i++) b.settle(headers(50 - 1 - i, 950)); // 1130 + 950 = 2080
+    for (let i = 0; i < second.sent; i++) b.settle(headers(50 - 1 - i, 950), second.window); // 1130 + 950 = 2080
     let more = 0;
     for (let ms = 1_140; ms < 2_080; ms += 10) {
       at(ms);
-      more += take(100);
+      more += take(100).sent;
     }
-    expect(second + more).toBeLessThanOrEqual(40);
+    expect(second.sent + more).toBeLessThanOrEqual(40);
+  });
+
+  test('a window that another app opened before ours ends when its answers say, not when we guessed', () => {
+    const { b, take, at, firstWindow } = budget();
+    firstWindow();
+    // At 1030 we guess a window until 2030; another app opened the store's at 340, so it ends at 1340.
+    at(1_030);
+    const second = take(1);
+    at(1_040);
+    b.settle(headers(20, 300), second.window);
+    const third = take(100);
+    at(1_050);
+    for (let i = 0; i < third.sent; i++) b.settle(headers(19 - i, 290), third.window);
+    expect(third.sent).toBe(20 - 10); // what was left after our first request, less the others' share
+    at(1_300);
+    expect(take(100).sent).toBe(0);
+    at(1_400); // the store's next window: our share again
+    expect(take(100).sent).toBe(40);
+  });
+
+  test('after a 429, requests leave again once the wait BigCommerce asked for has passed', () => {
+    const { b, take, at, firstWindow } = budget();
+    firstWindow();
+    at(1_030);
+    const second = take(1);
+    at(1_040);
+    // Another app used up the store's window, which it opened: 429, the window ends in 300 ms, Retry-After 0.5 s.
+    b.settle(headers(0, 300), second.window);
+    b.blockFor(500);
+    at(1_500);
+    expect(take(100).sent).toBe(0);
+    at(1_600); // not at 2030, when we had guessed the window would end
+    expect(take(100).sent).toBe(40);
   });
 });
