@@ -51,7 +51,7 @@ export class RateBudget {
   private left = 0;
   /** When the current window ends (our estimate: response time + reset). */
   private resetAt = 0;
-  /** The current window's end is our guess, which its first answer replaces. */
+  /** The current window's end (and what is left) are our guess, which its first answer replaces; so is the first window's. */
   private guessed = true;
   /** Which window is current: requests carry it, so that answers from a window that has passed are known. */
   private window = 0;
@@ -108,18 +108,17 @@ export class RateBudget {
   settle(h: RateHeaders | undefined, window: number): void {
     this.inflight--;
     if (!h) return;
-    if (window !== this.window && this.quota !== undefined) return; // counted in a window that has passed
+    if (window !== this.window) return; // counted in a window that has passed
     const t = this.now();
     // An answer's (now + reset) is no earlier than the end of the window it was counted in (it left BigCommerce
     // before now): the first answer of a window replaces our guess, later or earlier; the next ones can only
     // tighten it. Likewise what is left: requests still in flight may not be in BigCommerce's count yet.
-    const first = this.quota === undefined || this.guessed;
     const resetAt = t + h.resetMs;
     const told = h.left - this.inflight;
     this.quota = h.quota;
     this.windowMs = h.windowMs > 0 ? h.windowMs : this.windowMs;
-    this.left = first ? told : Math.min(this.left, told);
-    this.resetAt = first ? resetAt : Math.min(this.resetAt, resetAt);
+    this.left = this.guessed ? told : Math.min(this.left, told);
+    this.resetAt = this.guessed ? resetAt : Math.min(this.resetAt, resetAt);
     this.guessed = false;
   }
 

@@ -31,11 +31,20 @@ describe('RateBudget', () => {
       for (let i = 0; i < rest.sent; i++) b.settle(headers(10, 980), rest.window);
     };
     const at = (ms: number) => (t = ms);
-    return { b, take, at, firstWindow };
+    /** What may leave from `from` until before `to`, asked every 10 ms. */
+    const takeUntil = (from: number, to: number) => {
+      let sent = 0;
+      for (let ms = from; ms < to; ms += 10) {
+        at(ms);
+        sent += take(100).sent;
+      }
+      return sent;
+    };
+    return { b, take, at, firstWindow, takeUntil };
   }
 
   test('a late answer from a window that has passed does not end the current window early', () => {
-    const { b, take, at } = budget();
+    const { b, take, at, takeUntil } = budget();
     const first = take(1);
     at(10);
     b.settle(headers(49, 990), first.window);
@@ -53,28 +62,18 @@ describe('RateBudget', () => {
     at(1_050);
     b.settle(headers(10, 10), rest.window);
     // Still inside the store's window 2 [1030, 2030): nothing more may leave.
-    let more = 0;
-    for (let ms = 1_060; ms < 2_030; ms += 10) {
-      at(ms);
-      more += take(100).sent;
-    }
-    expect(second.sent + more).toBeLessThanOrEqual(40);
+    expect(second.sent + takeUntil(1_060, 2_030)).toBeLessThanOrEqual(40);
   });
 
   test('a window that starts with our request is not taken to end before its answers say', () => {
-    const { b, take, at, firstWindow } = budget();
+    const { b, take, at, firstWindow, takeUntil } = budget();
     firstWindow();
     // At 1030 we guess a new window of 1 s; the store counts our requests from 1080 (50 ms away), so its window ends at 2080.
     at(1_030);
     const second = take(100);
     at(1_130);
     for (let i = 0; i < second.sent; i++) b.settle(headers(50 - 1 - i, 950), second.window); // 1130 + 950 = 2080
-    let more = 0;
-    for (let ms = 1_140; ms < 2_080; ms += 10) {
-      at(ms);
-      more += take(100).sent;
-    }
-    expect(second.sent + more).toBeLessThanOrEqual(40);
+    expect(second.sent + takeUntil(1_140, 2_080)).toBeLessThanOrEqual(40);
   });
 
   test('a window that another app opened before ours ends when its answers say, not when we guessed', () => {
