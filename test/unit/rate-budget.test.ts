@@ -20,15 +20,19 @@ describe('RateBudget', () => {
       while (sent < n && b.tryAcquire('live') === 0) sent++;
       return { sent, window: b.currentWindow };
     };
-    /** Store window 1 [0, 1000): the first request tells the quota, 39 more take our share of 40; all answered. */
-    const firstWindow = () => {
+    /**
+     * Store window 1 [0, 1000): the first request tells the quota, 39 more take our share of 40;
+     * `answered` of those come back at 20 (the rest are still out). Answers the window of the 39.
+     */
+    const firstWindow = (answered = 39) => {
       const first = take(1);
       at(10);
       b.settle(headers(49, 990), first.window);
       const rest = take(100);
       expect(rest.sent).toBe(39);
       at(20);
-      for (let i = 0; i < rest.sent; i++) b.settle(headers(10, 980), rest.window);
+      for (let i = 0; i < answered; i++) b.settle(headers(10, 980), rest.window);
+      return rest.window;
     };
     const at = (ms: number) => (t = ms);
     /** What may leave from `from` until before `to`, asked every 10 ms. */
@@ -44,14 +48,8 @@ describe('RateBudget', () => {
   }
 
   test('a late answer from a window that has passed does not end the current window early', () => {
-    const { b, take, at, takeUntil } = budget();
-    const first = take(1);
-    at(10);
-    b.settle(headers(49, 990), first.window);
-    const rest = take(100);
-    expect(rest.sent).toBe(39); // 40 in window 1: the share of 50
-    at(20);
-    for (let i = 0; i < 38; i++) b.settle(headers(10, 980), rest.window); // one request of window 1 is still out
+    const { b, take, at, firstWindow, takeUntil } = budget();
+    const window1 = firstWindow(38); // one request of window 1 is still out
     // The store's window 2 begins with our next request, at 1030.
     at(1_030);
     const second = take(100);
@@ -60,7 +58,7 @@ describe('RateBudget', () => {
     for (let i = 0; i < second.sent; i++) b.settle(headers(50 - 1 - i, 990), second.window);
     // The answer to window 1's last request arrives now, late: its reset (10 ms from when it was counted) is window 1's.
     at(1_050);
-    b.settle(headers(10, 10), rest.window);
+    b.settle(headers(10, 10), window1);
     // Still inside the store's window 2 [1030, 2030): nothing more may leave.
     expect(second.sent + takeUntil(1_060, 2_030)).toBeLessThanOrEqual(40);
   });
