@@ -35,6 +35,9 @@ test('webhooks by scope and outcome, points credited and deducted, BigCommerce r
   await sys.balanceWhen(id, 'm@example.com', 40);
   sys.sandbox.createRefund(account.storeHash, order.id, 10);
   await sys.balanceWhen(id, 'm@example.com', 30);
+  // The balance shows once the contact's posting is written; the refund's activity counts its points after its
+  // stats posting, a few store round trips later: wait for that, not just for the balance.
+  await waitFor(async () => ((await value('loyalty_points_deducted_total')) >= before.deducted + 10 ? true : undefined), 10_000, 'deducted points counted');
   const bad = await fetch(`${sys.api}/webhooks/bigcommerce/${id}`, { method: 'POST', body: '{}', headers: { 'X-Loyalty-Webhook-Secret': 'wrong' } });
   expect(bad.status).toBe(401);
 
@@ -103,8 +106,9 @@ test('a worker process serves its metrics and the Temporal SDK temporal_* series
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   try {
     const text = await waitFor(async () => {
-      const res = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined);
-      const body = res ? await res.text() : '';
+      // Bounded: while the worker bundles its workflows at start, its event loop may not answer for a while.
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
+      const body = res ? await res.text().catch(() => '') : '';
       return body.includes('temporal_') ? body : undefined;
     }, 90_000, `worker metrics on :${port} (stderr: ${stderr.slice(-500)})`, 500);
     expect(text).toMatch(/^temporal_\w+/m);
