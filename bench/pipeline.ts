@@ -24,8 +24,15 @@
  * 5. A naive, non-durable handler (an HTTP route that fetches the order from
  *    the sandbox and inserts the credit), closed loop: orders/s, and the
  *    pipeline's ratio to it. BigCommerce order fetches per order.
- * 6. CPU time per order of each process (this one, Temporal's server, the
- *    store) over phase 2 and over the naive run: where an order's cost goes.
+ * 6. The floor of the design card's child per order (bench/floor.ts): the
+ *    same number of ids signalled to a parent, one per signal, 4 signals in
+ *    flight, and a child each that returns at once: what Temporal and the SDK
+ *    cost before any fetch or credit, in the cheapest shape measured (ids 32
+ *    to a signal, or starts paced by the parent, cost the server more per
+ *    child: docs/performance.md). With the naive handler's CPU per order, it
+ *    bounds the ratio any pipeline of a child per order can reach here.
+ * 7. CPU time per order of each process (this one, Temporal's server, the
+ *    store) over phase 2, the floor and the naive run: where an order's cost goes.
  */
 import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
@@ -40,6 +47,7 @@ import { ingestGauge } from '../src/worker/ingest-first';
 import { waitFor } from '../test/helpers/system';
 import { fmt, freshMerchantRun, loadFromAnotherProcess, merchantActivity, merchantWithTimedWebhooks, percentiles, runBench, startBench, timedRedemption, webhookBody } from './common';
 import { type CpuUse, cpuSince } from './cpu';
+import { childPerOrderFloor } from './floor';
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 1_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
@@ -183,6 +191,9 @@ async function main() {
     const naiveCpuUse = naiveCpu();
     naiveServer.close();
 
+    // The floor: a child per order that does nothing.
+    const floor = await childPerOrderFloor(sys, { storeHash: account.storeHash, orders: ORDERS, batch: 1, inFlight: 4 }, cpuOfEachProcess);
+
     const h = percentiles(healthz.latencies);
     const ho = percentiles(healthzOpen.latencies);
     const w = percentiles(closed.latencies);
@@ -212,8 +223,17 @@ async function main() {
       `webhook → credited, worker running: ${ORDERS} orders in ${e2eSeconds.toFixed(2)} s = ${e2eRate.toFixed(1)} orders/s`,
       `naive handler (HTTP → fetch the order → insert the credit, not durable): ${naiveRate.toFixed(1)} orders/s; the pipeline runs at ${(e2eRate / naiveRate).toFixed(2)}× of that`,
       `BigCommerce order fetches per order in the pipeline: ${(bigcommerceCalls / ORDERS).toFixed(2)}; BigCommerce calls per refund: ${(refundCalls / Math.max(1, refundsAccepted)).toFixed(2)} (${refundsAccepted} refunds)`,
+      `floor of a child per order (one id per signal, 4 in flight; each child returns at once: no fetch, no credit): ${floor.rate.toFixed(1)} children/s, ${(floor.rate / naiveRate).toFixed(2)}× of the naive handler`,
       '',
-      ...cpuTable({ pipeline: pipelineCpuUse, naive: naiveCpuUse }, ORDERS, { pipeline: e2eSeconds, naive: naiveRun.seconds }),
+      ...cpuTable(
+        [
+          { name: 'pipeline', use: pipelineCpuUse, seconds: e2eSeconds },
+          { name: 'floor', use: floor.cpu, seconds: floor.seconds },
+          { name: 'naive', use: naiveCpuUse, seconds: naiveRun.seconds },
+        ],
+        ORDERS,
+      ),
+      ...ceiling(floor.cpu, naiveCpuUse, ORDERS),
       '',
     ];
     process.stdout.write(out.join('\n'));
@@ -224,20 +244,37 @@ async function main() {
 }
 
 /**
- * CPU ms per order of each process in the two runs (the load generator, another
- * process, is left out of both), and the share of the machine's cores they kept busy.
+ * CPU ms per order of each process in each run (the load generator, another
+ * process, is left out of all), and the share of the machine's cores they kept busy.
  */
-function cpuTable(runs: { pipeline: CpuUse; naive: CpuUse }, orders: number, seconds: { pipeline: number; naive: number }): string[] {
-  const names = [...new Set([...Object.keys(runs.pipeline), ...Object.keys(runs.naive)])];
-  if (names.every((n) => runs.pipeline[n] === undefined)) return ['CPU per order: not measured (needs /proc)'];
+function cpuTable(runs: { name: string; use: CpuUse; seconds: number }[], orders: number): string[] {
+  const names = [...new Set(runs.flatMap((r) => Object.keys(r.use)))];
+  if (names.every((n) => runs[0]!.use[n] === undefined)) return ['CPU per order: not measured (needs /proc)'];
   const perOrder = (ms: number | undefined) => (ms === undefined ? '       —' : fmt(ms / orders));
-  const total = (u: CpuUse) => Object.values(u).reduce<number>((a, b) => a + (b ?? 0), 0);
-  const busy = (u: CpuUse, s: number) => `${((total(u) / 1000 / s / os.cpus().length) * 100).toFixed(0)} % of ${os.cpus().length} cores`;
+  const busy = (r: (typeof runs)[number]) => `${r.name} ${((totalCpu(r.use) / 1000 / r.seconds / os.cpus().length) * 100).toFixed(0)} %`;
   return [
-    `CPU per order (ms), by process${' '.repeat(14)}pipeline    naive`,
-    ...names.map((n) => `${n.padEnd(44)}${perOrder(runs.pipeline[n])} ${perOrder(runs.naive[n])}`),
-    `${'total'.padEnd(44)}${perOrder(total(runs.pipeline))} ${perOrder(total(runs.naive))}`,
-    `cores kept busy: pipeline ${busy(runs.pipeline, seconds.pipeline)}, naive ${busy(runs.naive, seconds.naive)}`,
+    `CPU per order (ms), by process${' '.repeat(14)}${runs.map((r) => r.name.padStart(8)).join(' ')}`,
+    ...names.map((n) => `${n.padEnd(44)}${runs.map((r) => perOrder(r.use[n])).join(' ')}`),
+    `${'total'.padEnd(44)}${runs.map((r) => perOrder(totalCpu(r.use))).join(' ')}`,
+    `cores kept busy (of ${os.cpus().length}): ${runs.map(busy).join(', ')}`,
+  ];
+}
+
+const totalCpu = (u: CpuUse) => Object.values(u).reduce<number>((a, b) => a + (b ?? 0), 0);
+
+/**
+ * What the floor leaves of the goal of 0.5× the naive handler. When both keep
+ * the cores busy, orders/s go as the inverse of CPU per order, and a pipeline
+ * of a child per order spends at least the floor's CPU on top of the naive
+ * handler's work (the same fetch and credit): its ratio to the naive handler
+ * is at most naive / (naive + floor).
+ */
+function ceiling(floor: CpuUse, naive: CpuUse, orders: number): string[] {
+  const f = totalCpu(floor) / orders;
+  const n = totalCpu(naive) / orders;
+  if (!f || !n) return [];
+  return [
+    `ceiling of a child per order on these cores: naive ${n.toFixed(1)} ms / (naive ${n.toFixed(1)} + floor ${f.toFixed(1)} ms) of CPU per order = ${(n / (n + f)).toFixed(2)}× (0.5× needs the floor at most the naive handler's CPU)`,
   ];
 }
 

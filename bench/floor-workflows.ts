@@ -1,0 +1,47 @@
+/**
+ * Workflows of `npm run bench:pipeline`'s floor phase (never registered by the
+ * product's worker): what the design card's "a child workflow per order"
+ * costs Temporal and the SDK with nothing else in it. A parent takes order ids
+ * by signal and starts one child per id as they come, with the product's own child options
+ * (workflow id, search attributes, summary, parent close policy); each child
+ * returns at once: no fetch, no credit. The parent ends once every child has.
+ */
+import { condition, defineSignal, setHandler, startChild } from '@temporalio/workflow';
+import { childOptions } from '../src/workflows/children';
+
+export const floorOrdersSignal = defineSignal<[number[]]>('floorOrders');
+
+export interface FloorInput {
+  merchantId: string;
+  storeHash: string;
+  orders: number;
+}
+
+export async function floorMerchant({ merchantId, storeHash, orders }: FloorInput): Promise<number> {
+  const queued: number[] = [];
+  let started = 0;
+  let ended = 0;
+  setHandler(floorOrdersSignal, (ids) => void queued.push(...ids));
+  const startOne = async (orderId: number) => {
+    const child = await startChild(floorOrder, {
+      ...childOptions({ workflowId: `floor-order:${merchantId}:${orderId}`, merchantId, storeHash, orderId }, `order ${orderId} of ${merchantId}`),
+      args: [{ merchantId, orderId }],
+    });
+    await child.result();
+    ended++;
+  };
+  const running: Promise<void>[] = [];
+  while (started < orders) {
+    await condition(() => queued.length > 0);
+    for (const id of queued.splice(0)) {
+      running.push(startOne(id));
+      started++;
+    }
+  }
+  await Promise.all(running);
+  return ended;
+}
+
+export async function floorOrder(_input: { merchantId: string; orderId: number }): Promise<{ outcome: 'credited' }> {
+  return { outcome: 'credited' };
+}
