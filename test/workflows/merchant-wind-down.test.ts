@@ -115,12 +115,28 @@ function untilRuns<T>(workflowId: string, what: string, ready: (all: { events: H
   );
 }
 
-/** The newest run once it has started children and gone still (two reads about half a second apart agree). */
+/**
+ * Whether every child the run asked to start has started (or failed to), and
+ * no workflow task is outstanding. Two equal reads are not enough: the server
+ * retries a child's start while the parent's lock is busy, backing off for a
+ * second and more under load (docs/performance.md, tenth session), and a
+ * child started after the test looked stays quiet because the test never
+ * places it.
+ */
+const nothingInFlight = (events: HistoryEvent[]) => {
+  const types = events.map((e) => e.eventType);
+  const count = (type: number) => types.filter((t) => t === type).length;
+  const startsAsked = count(EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED);
+  const startsAnswered = count(EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED) + count(EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED);
+  return startsAsked === startsAnswered && types.lastIndexOf(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) > types.lastIndexOf(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED);
+};
+
+/** The newest run once it has started children and gone still (nothing in flight, and two reads about half a second apart agree). */
 function settledRun(workflowId: string, runsBefore: number) {
   let last = -1;
   return untilRuns(workflowId, 'the run to start its children and wait', async (all) => {
     const newest = all[all.length - 1]!;
-    const settled = all.length === runsBefore + 1 && newest.events.length === last && started(newest.events).length > 0;
+    const settled = all.length === runsBefore + 1 && newest.events.length === last && started(newest.events).length > 0 && nothingInFlight(newest.events);
     last = newest.events.length;
     if (settled) return newest;
     await new Promise((r) => setTimeout(r, 400));
