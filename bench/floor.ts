@@ -6,15 +6,6 @@ import type { System } from '../test/helpers/system';
 import type { CpuUse } from './cpu';
 import { floorMerchant, floorOrdersSignal } from './floor-workflows';
 
-const quietLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (m: string) => process.stderr.write(`[floor bundle] ${m}\n`),
-  error: (m: string) => process.stderr.write(`[floor bundle] ${m}\n`),
-};
-
 /**
  * The floor of a child workflow per order (bench/floor-workflows.ts): on the
  * system's servers, with its data converter (payloads encrypted) and a worker
@@ -30,7 +21,7 @@ export async function childPerOrderFloor(
   opts: { storeHash: string; orders: number; batch: number; inFlight: number },
   measureCpu: () => () => CpuUse,
 ): Promise<{ rate: number; seconds: number; cpu: CpuUse }> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('./floor-workflows'), failureConverterPath: FAILURE_CONVERTER_PATH, logger: quietLogger });
+  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('./floor-workflows'), failureConverterPath: FAILURE_CONVERTER_PATH });
   const { namespace, connectionOptions } = temporalConnectOptions(sys.config);
   const connection = await NativeConnection.connect(connectionOptions);
   const taskQueue = `${sys.config.TEMPORAL_TASK_QUEUE}-floor`;
