@@ -35,6 +35,14 @@ describe('RateBudget', () => {
       return rest.window;
     };
     const at = (ms: number) => (t = ms);
+    /** After store window 1, at 1030 one request leaves in the window we guess (until 2030); at 1040 its answer is due. */
+    const guessedWindow = () => {
+      firstWindow();
+      at(1_030);
+      const second = take(1);
+      at(1_040);
+      return second.window;
+    };
     /** What may leave from `from` until before `to`, asked every 10 ms. */
     const takeUntil = (from: number, to: number) => {
       let sent = 0;
@@ -44,7 +52,7 @@ describe('RateBudget', () => {
       }
       return sent;
     };
-    return { b, take, at, firstWindow, takeUntil };
+    return { b, take, at, firstWindow, guessedWindow, takeUntil };
   }
 
   test('a late answer from a window that has passed does not end the current window early', () => {
@@ -75,13 +83,9 @@ describe('RateBudget', () => {
   });
 
   test('a window that another app opened before ours ends when its answers say, not when we guessed', () => {
-    const { b, take, at, firstWindow } = budget();
-    firstWindow();
-    // At 1030 we guess a window until 2030; another app opened the store's at 340, so it ends at 1340.
-    at(1_030);
-    const second = take(1);
-    at(1_040);
-    b.settle(headers(20, 300), second.window);
+    const { b, take, at, guessedWindow } = budget();
+    // We guess a window until 2030; another app opened the store's at 340, so it ends at 1340.
+    b.settle(headers(20, 300), guessedWindow());
     const third = take(100);
     at(1_050);
     for (let i = 0; i < third.sent; i++) b.settle(headers(19 - i, 290), third.window);
@@ -93,13 +97,9 @@ describe('RateBudget', () => {
   });
 
   test('after a 429, requests leave again once the wait BigCommerce asked for has passed', () => {
-    const { b, take, at, firstWindow } = budget();
-    firstWindow();
-    at(1_030);
-    const second = take(1);
-    at(1_040);
+    const { b, take, at, guessedWindow } = budget();
     // Another app used up the store's window, which it opened: 429, the window ends in 300 ms, Retry-After 0.5 s.
-    b.settle(headers(0, 300), second.window);
+    b.settle(headers(0, 300), guessedWindow());
     b.blockFor(500);
     at(1_500);
     expect(take(100).sent).toBe(0);
