@@ -38,8 +38,13 @@ function lose<T>(fn: () => T): T {
   }
 }
 
+// Each test has its own merchant and store, so the tests of a describe marked
+// test.concurrent run side by side, waiting for their sweeps together. The
+// others run alone, after them: the outage test compresses the delivery
+// schedule of every store, the 500-order sweep takes both cores, and the
+// uninstall test stops the worker.
 describe('missed webhooks are recovered by the reconciliation', () => {
-  test('an order whose created and statusUpdated webhooks never arrive, and a refund whose webhook never arrives, are processed within one interval', async () => {
+  test.concurrent('an order whose created and statusUpdated webhooks never arrive, and a refund whose webhook never arrives, are processed within one interval', async () => {
     const { id, account } = await installed('rec');
     const order = lose(() => sys.sandbox.createOrder(account.storeHash, { totalIncTax: '70.0000', email: 'lost@example.com' }));
     const incomplete = lose(() => sys.sandbox.createOrder(account.storeHash, { totalIncTax: '30.0000', email: 'late@example.com', statusId: 0 }));
@@ -64,7 +69,7 @@ describe('missed webhooks are recovered by the reconciliation', () => {
     expect(later.stats).toEqual({ ordersCredited: 2, refundsDeducted: 1 });
   });
 
-  test('an order whose workflow ended not_found is looked at again: the sweep credits it once it exists', async () => {
+  test.concurrent('an order whose workflow ended not_found is looked at again: the sweep credits it once it exists', async () => {
     const { id, account } = await installed('revive');
     // A created webhook for an order BigCommerce does not show yet (replication lag): its workflow ends not_found.
     const orderId = sys.sandbox.store(account.storeHash).nextOrderId;
@@ -79,7 +84,7 @@ describe('missed webhooks are recovered by the reconciliation', () => {
     expect((await sys.state(id)).body.stats.ordersCredited).toBe(1);
   });
 
-  test('an order delivered by webhook is not counted as recovered', async () => {
+  test.concurrent('an order delivered by webhook is not counted as recovered', async () => {
     const { id, account } = await installed('rec-ok');
     sys.sandbox.createOrder(account.storeHash, { totalIncTax: '10.0000', email: 'ok@example.com' });
     await balanceOf(id, 'ok@example.com', 10);
@@ -87,7 +92,7 @@ describe('missed webhooks are recovered by the reconciliation', () => {
     expect(state.reconciliation).toMatchObject({ ordersRecovered: 0, refundsRecovered: 0 });
   });
 
-  test('deactivated and deleted hooks are repaired within one interval, with the secret header, and the state says what BigCommerce said', async () => {
+  test.concurrent('deactivated and deleted hooks are repaired within one interval, with the secret header, and the state says what BigCommerce said', async () => {
     const { id, account } = await installed('hooks');
     const [created, refund] = ['store/order/created', 'store/order/refund/created'].map((scope) => sys.sandbox.hooks(account.storeHash).find((h) => h.scope === scope)!);
     sys.sandbox.deactivateHook(account.storeHash, created!.id);
@@ -154,7 +159,7 @@ describe('missed webhooks are recovered by the reconciliation', () => {
 });
 
 describe('credentials rejected at any time', () => {
-  test('a revoked token turns the merchant failed within one interval; orders wait without calling BigCommerce; a re-install credits them once', async () => {
+  test.concurrent('a revoked token turns the merchant failed within one interval; orders wait without calling BigCommerce; a re-install credits them once', async () => {
     const { id, account } = await installed('revoked');
     sys.sandbox.revoke(account.accessToken);
     const failed = await stateWhen(id, (s) => s.status === 'failed', 'failed');
@@ -185,7 +190,7 @@ describe('credentials rejected at any time', () => {
     expect((await sys.state(id)).body.stats.ordersCredited).toBe(3);
   });
 
-  test('a scope withdrawn later turns the merchant failed naming it', async () => {
+  test.concurrent('a scope withdrawn later turns the merchant failed naming it', async () => {
     const { id, account } = await installed('scope');
     sys.sandbox.setScopes(account.accessToken, ['store_v2_customers', 'store_v2_marketing', 'store_v2_transactions', 'store_v2_products', 'store_cart', 'store_checkout']);
     const failed = await stateWhen(id, (s) => s.status === 'failed', 'failed');

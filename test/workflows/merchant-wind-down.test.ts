@@ -13,7 +13,8 @@ import { eventMs } from '../helpers/history';
  * stays Incomplete (its child waits, quiet, on a 60 s timer) until the test
  * marks it placed and wakes it. A small `historyLimit` makes each run wind
  * down after a handful of children. (Temporal's time-skipping test server
- * does not start the merchant's children, so these run in real time.)
+ * does not start the merchant's children, so these run in real time.) Each
+ * case has its own merchant, task queue and worker, so they run side by side.
  */
 let nativeConnection: NativeConnection;
 let connection: Connection;
@@ -155,7 +156,7 @@ function summary(all: { events: HistoryEvent[] }[]): string {
     .join('; ');
 }
 
-test('a run that is to continue as new waits for its children to end; none of their reports meets the continue-as-new', async () => {
+test.concurrent('a run that is to continue as new waits for its children to end; none of their reports meets the continue-as-new', async () => {
   const m = await merchantWithOrders(40);
   await m.worker.runUntil(async () => {
     await m.start();
@@ -198,7 +199,7 @@ test('a run that is to continue as new waits for its children to end; none of th
   expect([...m.credited].sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
 });
 
-test('children that stay quiet do not hold a run: it continues as new 10 s after the last child started', async () => {
+test.concurrent('children that stay quiet do not hold a run: it continues as new 10 s after the last child started', async () => {
   const m = await merchantWithOrders(30);
   await m.worker.runUntil(async () => {
     await m.start();
@@ -218,7 +219,7 @@ test('children that stay quiet do not hold a run: it continues as new 10 s after
   });
 });
 
-test('while the webhook route hints that it is pressed, a run does not wait for its children to go quiet', async () => {
+test.concurrent('while the webhook route hints that it is pressed, a run does not wait for its children to go quiet', async () => {
   // Room for the hints' signals below the limit: the run must go because it wants to, not because it is full.
   const limit = 300;
   const m = await merchantWithOrders(60, limit);
