@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -153,6 +153,7 @@ export async function startSystem(opts: SystemOptions = {}) {
     async stop() {
       await sandbox.close();
       await processes.stop({ dropDatabase: true });
+      rmSync(env.DATA_DIR!, { recursive: true, force: true });
     },
   };
 }

@@ -37,7 +37,7 @@ export default async function globalSetup(): Promise<void> {
   const bundlePath = path.join(dir, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);
 
-  Object.assign(globalThis, { __testServers: { env, store } });
+  Object.assign(globalThis, { __testServers: { env, store, dir } });
   process.env.TEST_TEMPORAL_ADDRESS = env.address;
   process.env.TEST_MONGODB_URL = store.uri.replace(/\/[^/]*$/, '');
   process.env.TEST_WORKFLOW_BUNDLE = bundlePath;
