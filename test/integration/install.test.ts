@@ -18,8 +18,10 @@ const merchant = (name: string) => {
   return id;
 };
 
+// Each test installs its own merchant on its own store, so they run side by side
+// (test.concurrent); 'secrets' reads every history once they have all ended.
 describe('install', () => {
-  test('happy path: active, exactly the expected hooks with the secret header and destination', async () => {
+  test.concurrent('happy path: active, exactly the expected hooks with the secret header and destination', async () => {
     const id = merchant('happy');
     const account = sys.newStore();
     const res = await sys.install(id, account);
@@ -42,7 +44,7 @@ describe('install', () => {
     expect(state.webhooks.map((w: { id: number }) => w.id).sort()).toEqual(hooks.map((h) => h.id).sort());
   });
 
-  test('the credentials file pasted whole installs the same way', async () => {
+  test.concurrent('the credentials file pasted whole installs the same way', async () => {
     const id = merchant('file');
     const account = sys.newStore();
     // Labels in another order, an extra line, CRLF endings.
@@ -53,7 +55,7 @@ describe('install', () => {
     await sys.installActive(id, account, {});
   });
 
-  test.each(REQUIRED_SCOPES)('a missing %s scope is reported by name; fixing it and re-installing turns the same workflow active', async (scope) => {
+  test.concurrent.each(REQUIRED_SCOPES)('a missing %s scope is reported by name; fixing it and re-installing turns the same workflow active', async (scope) => {
     const id = merchant(`scope-${scope.replace('_', '-')}`);
     const account = sys.newStore({ without: [scope] });
     const first = await sys.install(id, account);
@@ -72,7 +74,7 @@ describe('install', () => {
     expect(sys.sandbox.hooks(account.storeHash)).toHaveLength(3);
   });
 
-  test('a rejected token fails with a lastError that says so', async () => {
+  test.concurrent('a rejected token fails with a lastError that says so', async () => {
     const id = merchant('revoked');
     const account = sys.newStore();
     sys.sandbox.revoke(account.accessToken);
@@ -85,7 +87,7 @@ describe('install', () => {
     expect(failed.missingScopes).toEqual([]);
   });
 
-  test('re-installing twice keeps one workflow and no duplicate hooks; a deactivated hook is re-activated', async () => {
+  test.concurrent('re-installing twice keeps one workflow and no duplicate hooks; a deactivated hook is re-activated', async () => {
     const id = merchant('reinstall');
     const account = sys.newStore();
     const first = await sys.install(id, account);
@@ -108,7 +110,7 @@ describe('install', () => {
     expect(running).toHaveLength(1);
   });
 
-  test('429 bursts and 5xx during install still end active, honouring the waits the headers asked for', async () => {
+  test.concurrent('429 bursts and 5xx during install still end active, honouring the waits the headers asked for', async () => {
     const id = merchant('ratelimited');
     const account = sys.newStore();
     sys.sandbox.injectFaults(
@@ -128,7 +130,7 @@ describe('install', () => {
     }
   });
 
-  test('uninstall deletes the hooks and ends the workflow', async () => {
+  test.concurrent('uninstall deletes the hooks and ends the workflow', async () => {
     const id = merchant('uninstall');
     const account = sys.newStore();
     await sys.installActive(id, account);

@@ -19,10 +19,10 @@ async function installedMerchant(extra: Record<string, unknown> = {}): Promise<{
   return { id, account };
 }
 
-
-
+// Each test installs its own merchant on its own store, so they run side by side
+// (test.concurrent); the one that has every webhook sent three times runs alone.
 describe('earning', () => {
-  test('an order of 123.4500 credits 123 points at rate 1 to the billing email, trimmed and lower-cased', async () => {
+  test.concurrent('an order of 123.4500 credits 123 points at rate 1 to the billing email, trimmed and lower-cased', async () => {
     const { id, account } = await installedMerchant();
     const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '123.4500', email: '  Ann@Example.COM ', customerId: 42 });
     const result = await sys.childResult(`bigcommerce-order:${id}:${order.id}`);
@@ -33,7 +33,7 @@ describe('earning', () => {
     expect(txs).toEqual([expect.objectContaining({ type: 'order', orderId: order.id, refundId: null, amount: '123.4500', points: 123 })]);
   });
 
-  test('at rate 2.5 the same order credits 308', async () => {
+  test.concurrent('at rate 2.5 the same order credits 308', async () => {
     const { id, account } = await installedMerchant({ pointsPerCurrencyUnit: 2.5 });
     const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '123.4500', email: 'bo@example.com' });
     await sys.childResult(`bigcommerce-order:${id}:${order.id}`);
@@ -56,14 +56,14 @@ describe('earning', () => {
     expect(state).toMatchObject({ counters: { ordersStarted: 1, duplicateEvents: 2 } });
   });
 
-  test('a guest order (customer_id 0) makes a contact with bigcommerceCustomerId null', async () => {
+  test.concurrent('a guest order (customer_id 0) makes a contact with bigcommerceCustomerId null', async () => {
     const { id, account } = await installedMerchant();
     const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '10.0000', email: 'guest@example.com', customerId: 0 });
     await sys.childResult(`bigcommerce-order:${id}:${order.id}`);
     expect(await sys.balanceWhen(id, 'guest@example.com', 10)).toMatchObject({ bigcommerceCustomerId: null });
   });
 
-  test('an incomplete order credits nothing; once Awaiting Fulfillment it is credited once', async () => {
+  test.concurrent('an incomplete order credits nothing; once Awaiting Fulfillment it is credited once', async () => {
     const { id, account } = await installedMerchant();
     const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '77.0000', email: 'slow@example.com', statusId: 0 });
     const handle = sys.client.workflow.getHandle(`bigcommerce-order:${id}:${order.id}`);
@@ -79,7 +79,7 @@ describe('earning', () => {
     expect(await sys.transactions(id, contact.id)).toHaveLength(1);
   });
 
-  test('an incomplete order that is cancelled credits nothing', async () => {
+  test.concurrent('an incomplete order that is cancelled credits nothing', async () => {
     const { id, account } = await installedMerchant();
     const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '20.0000', email: 'gone@example.com', statusId: 0 });
     const handle = sys.client.workflow.getHandle(`bigcommerce-order:${id}:${order.id}`);
@@ -90,7 +90,7 @@ describe('earning', () => {
     expect(await sys.contact(id, 'gone@example.com')).toBeUndefined();
   });
 
-  test('status changed to Refunded or Partially Refunded changes nothing', async () => {
+  test.concurrent('status changed to Refunded or Partially Refunded changes nothing', async () => {
     const { id, account } = await installedMerchant();
     const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '40.0000', email: 'status@example.com' });
     await sys.childResult(`bigcommerce-order:${id}:${order.id}`);
@@ -114,7 +114,7 @@ describe('refunds', () => {
     return { id, account, order };
   }
 
-  test('a 50% refund deducts half the points', async () => {
+  test.concurrent('a 50% refund deducts half the points', async () => {
     const { id, account, order } = await creditedOrder('100.0000', 'half@example.com');
     const refund = sys.sandbox.createRefund(account.storeHash, order.id, 50);
     expect(await sys.childResult(`bigcommerce-refund:${id}:${refund.id}`)).toMatchObject({ outcome: 'deducted', points: -50 });
@@ -123,7 +123,7 @@ describe('refunds', () => {
     expect(txs[0]).toMatchObject({ type: 'refund', refundId: refund.id, orderId: order.id, points: -50, amount: '50.0000' });
   });
 
-  test('three partial refunds that add up to the total deduct exactly all points', async () => {
+  test.concurrent('three partial refunds that add up to the total deduct exactly all points', async () => {
     const { id, account, order } = await creditedOrder('100.0000', 'thirds@example.com');
     // 33.33 + 33.33 + 33.34: each rounds, the last makes the sum exact.
     const refunds = [33.33, 33.33, 33.34].map((a) => sys.sandbox.createRefund(account.storeHash, order.id, a));
@@ -132,14 +132,14 @@ describe('refunds', () => {
     await sys.balanceWhen(id, 'thirds@example.com', 0);
   });
 
-  test('a full refund deducts all the points', async () => {
+  test.concurrent('a full refund deducts all the points', async () => {
     const { id, account, order } = await creditedOrder('61.9900', 'full@example.com');
     const refund = sys.sandbox.createRefund(account.storeHash, order.id, 61.99);
     expect(await sys.childResult(`bigcommerce-refund:${id}:${refund.id}`)).toMatchObject({ points: -61 });
     await sys.balanceWhen(id, 'full@example.com', 0);
   });
 
-  test('a refund whose order created event never arrived credits the order, then deducts', async () => {
+  test.concurrent('a refund whose order created event never arrived credits the order, then deducts', async () => {
     const { id, account } = await installedMerchant();
     const createdHook = sys.sandbox.hooks(account.storeHash).find((h) => h.scope === 'store/order/created')!;
     sys.sandbox.deactivateHook(account.storeHash, createdHook.id); // the created event is lost
@@ -154,7 +154,7 @@ describe('refunds', () => {
     ]);
   });
 
-  test('a refund of an order placed before the install deducts nothing', async () => {
+  test.concurrent('a refund of an order placed before the install deducts nothing', async () => {
     const id = `pts-old-${Math.random().toString(36).slice(2, 7)}`;
     const account = sys.newStore();
     const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '30.0000', email: 'old@example.com', dateCreated: new Date(Date.now() - 86_400_000) });
@@ -198,7 +198,7 @@ describe('read routes', () => {
 });
 
 describe('the webhook route', () => {
-  test('wrong secret → 401 and nothing happens; malformed body → 400; unknown merchant → 404; oversized → 413; other scopes → 200 ignored', async () => {
+  test.concurrent('wrong secret → 401 and nothing happens; malformed body → 400; unknown merchant → 404; oversized → 413; other scopes → 200 ignored', async () => {
     const { id, account } = await installedMerchant();
     const secret = sys.sandbox.hooks(account.storeHash)[0]!.headers['X-Loyalty-Webhook-Secret']!;
     const body = { scope: 'store/order/created', store_id: '1', data: { type: 'order', id: 999 }, hash: 'abc', created_at: 1, producer: `stores/${account.storeHash}` };
@@ -221,7 +221,7 @@ describe('the webhook route', () => {
     expect(state).toMatchObject({ counters: { eventsReceived: 0 } });
   });
 
-  test('the merchant record is cached, but never has the last word against a caller: a new client secret verifies at once, an uninstall answers 404', async () => {
+  test.concurrent('the merchant record is cached, but never has the last word against a caller: a new client secret verifies at once, an uninstall answers 404', async () => {
     const { id, account } = await installedMerchant();
     const secret = sys.sandbox.hooks(account.storeHash)[0]!.headers['X-Loyalty-Webhook-Secret']!;
     let order = 900_000;

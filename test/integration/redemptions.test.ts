@@ -36,8 +36,10 @@ async function redemptionWhen(id: string, redemptionId: string, status: string, 
 
 const balance = async (id: string, email: string) => (await sys.contact(id, email))!.balance;
 
+// Each test has its own merchant and store, so they run side by side
+// (test.concurrent); the one that restarts the worker runs alone.
 describe('issuing coupons', () => {
-  test('100 points, redeem 50 for 5.00 off: one COUPON promotion with fixed_amount "5.00" and one single-use code; balance 50; one redemption transaction of −50', async () => {
+  test.concurrent('100 points, redeem 50 for 5.00 off: one COUPON promotion with fixed_amount "5.00" and one single-use code; balance 50; one redemption transaction of −50', async () => {
     const { id, account, contactId, email } = await contactWith(100);
     const res = await redeem(id, contactId, { redemptionId: 'r-amount', points: 50, reward: { type: 'amount_off', amount: '5.00' } });
     expect(res.status).toBe(202);
@@ -66,7 +68,7 @@ describe('issuing coupons', () => {
     expect(histories.raw).not.toContain(issued.couponCode);
   });
 
-  test('percent-off and free-shipping rewards create the matching rules', async () => {
+  test.concurrent('percent-off and free-shipping rewards create the matching rules', async () => {
     const { id, account, contactId } = await contactWith(100);
     expect((await redeem(id, contactId, { redemptionId: 'r-pct', points: 10, reward: { type: 'percent_off', percent: 10 } })).status).toBe(202);
     expect((await redeem(id, contactId, { redemptionId: 'r-ship', points: 10, reward: { type: 'free_shipping' } })).status).toBe(202);
@@ -81,7 +83,7 @@ describe('issuing coupons', () => {
     );
   });
 
-  test('150 points against a balance of 100: 409 insufficient_points, nothing written, no promotion', async () => {
+  test.concurrent('150 points against a balance of 100: 409 insufficient_points, nothing written, no promotion', async () => {
     const { id, account, contactId, email } = await contactWith(100);
     const res = await redeem(id, contactId, { redemptionId: 'r-big', points: 150, reward: { type: 'amount_off', amount: '15.00' } });
     expect(res.status).toBe(409);
@@ -92,7 +94,7 @@ describe('issuing coupons', () => {
     expect(sys.sandbox.promotions(account.storeHash)).toHaveLength(0);
   });
 
-  test('ten concurrent redemptions of 20 on a balance of 100: five accepted, five refused, balance 0, five promotions', async () => {
+  test.concurrent('ten concurrent redemptions of 20 on a balance of 100: five accepted, five refused, balance 0, five promotions', async () => {
     const { id, account, contactId, email } = await contactWith(100);
     const answers = await Promise.all(
       Array.from({ length: 10 }, (_, i) => redeem(id, contactId, { redemptionId: `r-c${i}`, points: 20, reward: { type: 'amount_off', amount: '2.00' } })),
@@ -105,7 +107,7 @@ describe('issuing coupons', () => {
     expect(txs.filter((t) => t.type === 'redemption')).toHaveLength(5);
   });
 
-  test('the same redemptionId twice makes one redemption and one promotion; with another body it is 409 redemption_conflict', async () => {
+  test.concurrent('the same redemptionId twice makes one redemption and one promotion; with another body it is 409 redemption_conflict', async () => {
     const { id, account, contactId, email } = await contactWith(100);
     const body = { redemptionId: 'r-twice', points: 30, reward: { type: 'amount_off', amount: '3.00' } };
     const [a, b] = await Promise.all([redeem(id, contactId, body), redeem(id, contactId, body)]);
@@ -125,7 +127,7 @@ describe('issuing coupons', () => {
 });
 
 describe('compensation and expiry', () => {
-  test('marketing scope withdrawn: status failed with lastError, the points come back by one reversal', async () => {
+  test.concurrent('marketing scope withdrawn: status failed with lastError, the points come back by one reversal', async () => {
     const { id, account, contactId, email } = await contactWith(100);
     sys.sandbox.setScopes(account.accessToken, ['store_v2_customers', 'store_v2_orders', 'store_v2_transactions', 'store_v2_products', 'store_cart', 'store_checkout']);
     expect((await redeem(id, contactId, { redemptionId: 'r-noscope', points: 40, reward: { type: 'free_shipping' } })).status).toBe(202);
@@ -141,7 +143,7 @@ describe('compensation and expiry', () => {
     expect(sys.sandbox.promotions(account.storeHash)).toHaveLength(0);
   });
 
-  test('an unused coupon expires: promotion deleted, points back; a used one is recorded used', async () => {
+  test.concurrent('an unused coupon expires: promotion deleted, points back; a used one is recorded used', async () => {
     const { id, account, contactId, email } = await contactWith(100);
     const expiresAt = new Date(Date.now() + 4_000).toISOString();
     expect((await redeem(id, contactId, { redemptionId: 'r-unused', points: 20, reward: { type: 'amount_off', amount: '2.00' }, expiresAt })).status).toBe(202);
