@@ -11,6 +11,8 @@ afterAll(async () => {
   await sys?.stop();
 });
 
+// The two cases that keep the worker running run side by side, each with its own
+// merchant and store; the two that stop it run alone.
 async function ordersCredited(id: string, n: number, timeoutMs = 90_000) {
   return waitFor(async () => {
     const s = await sys.state(id);
@@ -18,7 +20,7 @@ async function ordersCredited(id: string, n: number, timeoutMs = 90_000) {
   }, timeoutMs, `${n} orders credited`);
 }
 
-test('with continue-as-new every ~150 events, 200 orders credit exactly 200 transactions across several runs', async () => {
+test.concurrent('with continue-as-new every ~150 events, 200 orders credit exactly 200 transactions across several runs', async () => {
   const id = `can-${Math.random().toString(36).slice(2, 7)}`;
   const account = sys.newStore();
   await sys.installActive(id, account);
@@ -100,7 +102,7 @@ test('a flood of webhooks while no worker runs: signals coalesce, so the run sta
   }
 }, 240_000);
 
-test("a merchant run started with Temporal's 10 s task timeout (before this version) hands its successor 60 s; new installs start with 60 s", async () => {
+test.concurrent("a merchant run started with Temporal's 10 s task timeout (before this version) hands its successor 60 s; new installs start with 60 s", async () => {
   const id = `tto-${Math.random().toString(36).slice(2, 7)}`;
   const account = sys.newStore();
   const workflowId = merchantWorkflowId(id);

@@ -38,13 +38,12 @@ function lose<T>(fn: () => T): T {
   }
 }
 
-// Each test has its own merchant and store, so the tests of a describe marked
-// test.concurrent run side by side, waiting for their sweeps together. The
-// others run alone, after them: the outage test compresses the delivery
-// schedule of every store, the 500-order sweep takes both cores, and the
-// uninstall test stops the worker.
-describe('missed webhooks are recovered by the reconciliation', () => {
-  test.concurrent('an order whose created and statusUpdated webhooks never arrive, and a refund whose webhook never arrives, are processed within one interval', async () => {
+// Each test has its own merchant and store, so those marked test.concurrent run
+// side by side, waiting for their sweeps together. The others run alone, after
+// them: the outage test compresses the delivery schedule of every store, the
+// 500-order sweep takes both cores, and the uninstall test stops the worker.
+describe('the reconciliation, every interval', () => {
+  test.concurrent('missed webhooks: an order whose created and statusUpdated webhooks never arrive, and a refund whose webhook never arrives, are processed within one interval', async () => {
     const { id, account } = await installed('rec');
     const order = lose(() => sys.sandbox.createOrder(account.storeHash, { totalIncTax: '70.0000', email: 'lost@example.com' }));
     const incomplete = lose(() => sys.sandbox.createOrder(account.storeHash, { totalIncTax: '30.0000', email: 'late@example.com', statusId: 0 }));
@@ -69,7 +68,7 @@ describe('missed webhooks are recovered by the reconciliation', () => {
     expect(later.stats).toEqual({ ordersCredited: 2, refundsDeducted: 1 });
   });
 
-  test.concurrent('an order whose workflow ended not_found is looked at again: the sweep credits it once it exists', async () => {
+  test.concurrent('missed webhooks: an order whose workflow ended not_found is looked at again: the sweep credits it once it exists', async () => {
     const { id, account } = await installed('revive');
     // A created webhook for an order BigCommerce does not show yet (replication lag): its workflow ends not_found.
     const orderId = sys.sandbox.store(account.storeHash).nextOrderId;
@@ -84,7 +83,7 @@ describe('missed webhooks are recovered by the reconciliation', () => {
     expect((await sys.state(id)).body.stats.ordersCredited).toBe(1);
   });
 
-  test.concurrent('an order delivered by webhook is not counted as recovered', async () => {
+  test.concurrent('missed webhooks: an order delivered by webhook is not counted as recovered', async () => {
     const { id, account } = await installed('rec-ok');
     sys.sandbox.createOrder(account.storeHash, { totalIncTax: '10.0000', email: 'ok@example.com' });
     await balanceOf(id, 'ok@example.com', 10);
@@ -92,7 +91,7 @@ describe('missed webhooks are recovered by the reconciliation', () => {
     expect(state.reconciliation).toMatchObject({ ordersRecovered: 0, refundsRecovered: 0 });
   });
 
-  test.concurrent('deactivated and deleted hooks are repaired within one interval, with the secret header, and the state says what BigCommerce said', async () => {
+  test.concurrent('missed webhooks: deactivated and deleted hooks are repaired within one interval, with the secret header, and the state says what BigCommerce said', async () => {
     const { id, account } = await installed('hooks');
     const [created, refund] = ['store/order/created', 'store/order/refund/created'].map((scope) => sys.sandbox.hooks(account.storeHash).find((h) => h.scope === scope)!);
     sys.sandbox.deactivateHook(account.storeHash, created!.id);
@@ -111,55 +110,7 @@ describe('missed webhooks are recovered by the reconciliation', () => {
     await balanceOf(id, 'after@example.com', 0);
   });
 
-  test('our API down longer than the whole retry schedule: hooks deactivated, every order placed meanwhile credited once after it returns', async () => {
-    const { id, account } = await installed('outage');
-    const before = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '40.0000', email: 'before@example.com' });
-    await balanceOf(id, 'before@example.com', 40);
-    // Every delivery fails: as if our API were down. Each hook goes through BigCommerce's (compressed) 48 h of retries and is deactivated.
-    const destination = sys.sandbox.hooks(account.storeHash)[0]!.destination;
-    for (const h of sys.sandbox.hooks(account.storeHash)) h.destination = 'http://127.0.0.1:9/down';
-    const scale = sys.sandbox.delivery.timeScale;
-    sys.sandbox.delivery.timeScale = 0.00001; // BigCommerce's 48 h of retries in about 2 s
-    const orders = Array.from({ length: 6 }, (_, i) => sys.sandbox.createOrder(account.storeHash, { totalIncTax: '5.0000', email: `o${i}@example.com` }));
-    sys.sandbox.createRefund(account.storeHash, before.id, 10); // a refund webhook and a status webhook, lost too
-    await sys.sandbox.delivery.idle();
-    sys.sandbox.delivery.timeScale = scale;
-    expect(sys.sandbox.hooks(account.storeHash).every((h) => !h.is_active)).toBe(true);
-    for (const h of sys.sandbox.hooks(account.storeHash)) h.destination = destination; // we are back; the hooks are still dead
-
-    const state = await stateWhen(
-      id,
-      (s) => s.stats.ordersCredited === orders.length + 1 && s.stats.refundsDeducted === 1 && s.reconciliation.webhooksRepaired === 3,
-      'all credited, hooks repaired',
-    );
-    expect(state.reconciliation).toMatchObject({ ordersRecovered: orders.length, refundsRecovered: 1 });
-    for (let i = 0; i < orders.length; i++) await balanceOf(id, `o${i}@example.com`, 5);
-    await balanceOf(id, 'before@example.com', 30);
-    expect(sys.sandbox.hooks(account.storeHash).every((h) => h.is_active)).toBe(true);
-  });
-
-  test('500 missed orders are recovered by one sweep with no 429 and never more than 80 % of the quota in a window', async () => {
-    const id = uniqueId('bulk');
-    const account = sys.newStore();
-    const store = sys.sandbox.store(account.storeHash);
-    store.rate = { quota: 300, windowMs: 3_000, windowStart: Date.now(), used: 0 };
-    await sys.installActive(id, account);
-    lose(() => {
-      for (let i = 0; i < 500; i++) sys.sandbox.createOrder(account.storeHash, { totalIncTax: '1.0000', email: `bulk${i % 50}@example.com` });
-    });
-    const state = await stateWhen(id, (s) => s.stats.ordersCredited === 500, '500 credited', 120_000);
-    expect(state.reconciliation.ordersRecovered).toBe(500);
-    const log = store.requests;
-    expect(log.filter((r) => r.status === 429)).toHaveLength(0);
-    const perWindow = new Map<number, number>();
-    for (const r of log) if (r.windowStart !== undefined) perWindow.set(r.windowStart, (perWindow.get(r.windowStart) ?? 0) + 1);
-    expect(Math.max(...perWindow.values())).toBeLessThanOrEqual(0.8 * 300);
-    expect(perWindow.size).toBeGreaterThan(2); // 500 fetches did not fit in one window's share
-  }, 180_000);
-});
-
-describe('credentials rejected at any time', () => {
-  test.concurrent('a revoked token turns the merchant failed within one interval; orders wait without calling BigCommerce; a re-install credits them once', async () => {
+  test.concurrent('credentials rejected at any time: a revoked token turns the merchant failed within one interval; orders wait without calling BigCommerce; a re-install credits them once', async () => {
     const { id, account } = await installed('revoked');
     sys.sandbox.revoke(account.accessToken);
     const failed = await stateWhen(id, (s) => s.status === 'failed', 'failed');
@@ -190,12 +141,58 @@ describe('credentials rejected at any time', () => {
     expect((await sys.state(id)).body.stats.ordersCredited).toBe(3);
   });
 
-  test.concurrent('a scope withdrawn later turns the merchant failed naming it', async () => {
+  test.concurrent('credentials rejected at any time: a scope withdrawn later turns the merchant failed naming it', async () => {
     const { id, account } = await installed('scope');
     sys.sandbox.setScopes(account.accessToken, ['store_v2_customers', 'store_v2_marketing', 'store_v2_transactions', 'store_v2_products', 'store_cart', 'store_checkout']);
     const failed = await stateWhen(id, (s) => s.status === 'failed', 'failed');
     expect(failed.missingScopes).toEqual(['orders']);
   });
+
+  test('missed webhooks: our API down longer than the whole retry schedule: hooks deactivated, every order placed meanwhile credited once after it returns', async () => {
+    const { id, account } = await installed('outage');
+    const before = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '40.0000', email: 'before@example.com' });
+    await balanceOf(id, 'before@example.com', 40);
+    // Every delivery fails: as if our API were down. Each hook goes through BigCommerce's (compressed) 48 h of retries and is deactivated.
+    const destination = sys.sandbox.hooks(account.storeHash)[0]!.destination;
+    for (const h of sys.sandbox.hooks(account.storeHash)) h.destination = 'http://127.0.0.1:9/down';
+    const scale = sys.sandbox.delivery.timeScale;
+    sys.sandbox.delivery.timeScale = 0.00001; // BigCommerce's 48 h of retries in about 2 s
+    const orders = Array.from({ length: 6 }, (_, i) => sys.sandbox.createOrder(account.storeHash, { totalIncTax: '5.0000', email: `o${i}@example.com` }));
+    sys.sandbox.createRefund(account.storeHash, before.id, 10); // a refund webhook and a status webhook, lost too
+    await sys.sandbox.delivery.idle();
+    sys.sandbox.delivery.timeScale = scale;
+    expect(sys.sandbox.hooks(account.storeHash).every((h) => !h.is_active)).toBe(true);
+    for (const h of sys.sandbox.hooks(account.storeHash)) h.destination = destination; // we are back; the hooks are still dead
+
+    const state = await stateWhen(
+      id,
+      (s) => s.stats.ordersCredited === orders.length + 1 && s.stats.refundsDeducted === 1 && s.reconciliation.webhooksRepaired === 3,
+      'all credited, hooks repaired',
+    );
+    expect(state.reconciliation).toMatchObject({ ordersRecovered: orders.length, refundsRecovered: 1 });
+    for (let i = 0; i < orders.length; i++) await balanceOf(id, `o${i}@example.com`, 5);
+    await balanceOf(id, 'before@example.com', 30);
+    expect(sys.sandbox.hooks(account.storeHash).every((h) => h.is_active)).toBe(true);
+  });
+
+  test('missed webhooks: 500 missed orders are recovered by one sweep with no 429 and never more than 80 % of the quota in a window', async () => {
+    const id = uniqueId('bulk');
+    const account = sys.newStore();
+    const store = sys.sandbox.store(account.storeHash);
+    store.rate = { quota: 300, windowMs: 3_000, windowStart: Date.now(), used: 0 };
+    await sys.installActive(id, account);
+    lose(() => {
+      for (let i = 0; i < 500; i++) sys.sandbox.createOrder(account.storeHash, { totalIncTax: '1.0000', email: `bulk${i % 50}@example.com` });
+    });
+    const state = await stateWhen(id, (s) => s.stats.ordersCredited === 500, '500 credited', 120_000);
+    expect(state.reconciliation.ordersRecovered).toBe(500);
+    const log = store.requests;
+    expect(log.filter((r) => r.status === 429)).toHaveLength(0);
+    const perWindow = new Map<number, number>();
+    for (const r of log) if (r.windowStart !== undefined) perWindow.set(r.windowStart, (perWindow.get(r.windowStart) ?? 0) + 1);
+    expect(Math.max(...perWindow.values())).toBeLessThanOrEqual(0.8 * 300);
+    expect(perWindow.size).toBeGreaterThan(2); // 500 fetches did not fit in one window's share
+  }, 180_000);
 });
 
 describe('uninstall', () => {
