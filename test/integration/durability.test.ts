@@ -11,8 +11,6 @@ afterAll(async () => {
   await sys?.stop();
 });
 
-// The two cases that keep the worker running run side by side, each with its own
-// merchant and store; the two that stop it run alone.
 async function ordersCredited(id: string, n: number, timeoutMs = 90_000) {
   return waitFor(async () => {
     const s = await sys.state(id);
@@ -20,6 +18,8 @@ async function ordersCredited(id: string, n: number, timeoutMs = 90_000) {
   }, timeoutMs, `${n} orders credited`);
 }
 
+// The two cases that keep the worker running run side by side, each with its own
+// merchant and store; the two that stop it run alone.
 test.concurrent('with continue-as-new every ~150 events, 200 orders credit exactly 200 transactions across several runs', async () => {
   const id = `can-${Math.random().toString(36).slice(2, 7)}`;
   const account = sys.newStore();
