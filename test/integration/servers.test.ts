@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { closeServer, startApi } from '../../src/api/server';
@@ -10,16 +9,9 @@ import { freePort, startStore, startTemporal, waitForPort } from '../../src/dev/
 import { logger } from '../../src/logger';
 import { openStore } from '../../src/store';
 import { ensureSearchAttributes } from '../../src/temporal/search-attributes';
+import { tempDir } from '../helpers/temp-dir';
 
-const dirs: string[] = [];
-const tmp = () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bc-servers-'));
-  dirs.push(dir);
-  return dir;
-};
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const tmp = () => tempDir('bc-servers-');
 
 test('search attributes are registered on a persisted dev-server database that was created without them, once', async () => {
   const bin = await resolveTemporalBinary();

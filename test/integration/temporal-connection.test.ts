@@ -1,13 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
-import os from 'node:os';
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../../src/config';
 import { connectClient } from '../../src/temporal/client';
 import { temporalConnectOptions } from '../../src/temporal/connection';
 import { missingSearchAttributes } from '../../src/temporal/search-attributes';
+import { tempDir } from '../helpers/temp-dir';
 
 /**
  * The Temporal connection comes from Temporal's environment configuration
@@ -21,7 +21,7 @@ let caPath = '';
 const seen: Array<string | undefined> = [];
 
 beforeAll(async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tls-'));
+  const dir = tempDir('tls-');
   // A test CA and a server certificate it signed (rustls, under the worker's connection, refuses a self-signed leaf).
   caPath = path.join(dir, 'ca.pem');
   const keyPath = path.join(dir, 'key.pem');
@@ -86,7 +86,7 @@ test('the client and the worker connection send the API key as the authorization
 });
 
 test('a TEMPORAL_PROFILE from a temporal.toml gives the namespace; a variable wins over the profile', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'toml-'));
+  const dir = tempDir('toml-');
   const file = path.join(dir, 'temporal.toml');
   writeFileSync(file, '[profile.cloud]\naddress = "ns.acct.tmprl.cloud:7233"\nnamespace = "ns.acct"\napi_key = "from-profile"\n');
   const base = { NODE_ENV: 'test', DASHBOARD_API_KEY: 'a-dashboard-key-of-length', ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64') };

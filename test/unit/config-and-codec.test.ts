@@ -1,11 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config';
 import { temporal } from '@temporalio/proto';
 import { Keyring, seal } from '../../src/crypto';
 import { AesGcmPayloadCodec } from '../../src/temporal/codec';
+import { tempDir } from '../helpers/temp-dir';
 
 const key = randomBytes(32).toString('base64');
 const base = { DASHBOARD_API_KEY: 'a-dashboard-key-of-length', ENCRYPTION_KEY: key };
@@ -39,7 +37,7 @@ describe('config', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/DASHBOARD_API_KEY[\s\S]*ENCRYPTION_KEY/);
   });
   test('development makes dev keys once under DATA_DIR and reuses them', () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'cfg-'));
+    const dir = tempDir('cfg-');
     const a = loadConfig({ DATA_DIR: dir });
     const b = loadConfig({ DATA_DIR: dir });
     expect(a.DASHBOARD_API_KEY).toBe(b.DASHBOARD_API_KEY);
