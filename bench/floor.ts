@@ -13,8 +13,8 @@ import { floorMerchant, floorOrdersSignal } from './floor-workflows';
  * signalled to a parent `batch` per signal, `inFlight` signals at a time, and
  * the parent starts a child per id that returns at once. Answers children
  * ended per second, from the first signal until the parent has seen every
- * child end, and what `measureCpu` counted meanwhile. A warm-up of 50 runs
- * first.
+ * child end, and what `measureCpu` counted meanwhile. A warm-up run of 50
+ * children first.
  */
 export async function childPerOrderFloor(
   sys: System,
