@@ -19,7 +19,8 @@ async function ordersCredited(id: string, n: number, timeoutMs = 90_000) {
 }
 
 // The two cases that keep the worker running run side by side, each with its own
-// merchant and store; the two that stop it run alone.
+// merchant and store; the one that stops it runs alone. The flood of webhooks while
+// no worker runs has a file of its own (flood.test.ts).
 test.concurrent('with continue-as-new every ~150 events, 200 orders credit exactly 200 transactions across several runs', async () => {
   const id = `can-${Math.random().toString(36).slice(2, 7)}`;
   const account = sys.newStore();
@@ -49,9 +50,10 @@ test.concurrent('with continue-as-new every ~150 events, 200 orders credit exact
     total += contact!.balance;
   }
   expect(total).toBe(2000);
-  // Each run stayed under the contract's 10,000 events.
+  // Each run stayed under the contract's 10,000 events, as the server counts them (describe(); the
+  // visibility store does not keep a running run's length).
   for await (const run of sys.client.workflow.list({ query: `WorkflowId = "bigcommerce-merchant:${id}"` })) {
-    expect(run.historyLength).toBeLessThan(10_000);
+    expect((await sys.client.workflow.getHandle(run.workflowId, run.runId).describe()).historyLength).toBeLessThan(10_000);
   }
 });
 
@@ -73,34 +75,6 @@ test('the worker is stopped after the webhooks were accepted and a new one start
   expect(state.stats.ordersCredited).toBe(30);
   for (let c = 0; c < 3; c++) expect((await sys.contact(id, `w${c}@example.com`))!.balance).toBe(50);
 });
-
-test('a flood of webhooks while no worker runs: signals coalesce, so the run stays far below the signal cap; all credited once afterwards', async () => {
-  const id = `flood-${Math.random().toString(36).slice(2, 7)}`;
-  const account = sys.newStore();
-  await sys.installActive(id, account);
-  await sys.settled(`bigcommerce-merchant:${id}`);
-  await sys.stopWorker();
-  const handle = sys.client.workflow.getHandle(`bigcommerce-merchant:${id}`);
-  const signalsBefore = (await handle.fetchHistory()).events!.filter((e) => e.workflowExecutionSignaledEventAttributes).length;
-  // 300 webhooks show the coalescing; the 12,000 of the issue are `npm run bench:scale`'s.
-  const FLOOD = 300;
-  for (let i = 0; i < FLOOD; i++) sys.sandbox.createOrder(account.storeHash, { totalIncTax: '1.0000', email: `f${i % 10}@example.com` });
-  await sys.sandbox.delivery.idle();
-  // Signals that arrive while a workflow task is in flight (the stopped worker's last one, until it
-  // times out) are buffered by the server and reach the history only when that task ends.
-  const signals = await waitFor(async () => {
-    const history = await handle.fetchHistory();
-    const n = history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes).length - signalsBefore;
-    return n > 0 ? n : undefined;
-  }, 30_000, 'the flood\'s signals in the history');
-  expect(signals).toBeLessThan(FLOOD / 3); // a few dozen signals
-  await sys.startWorker();
-  const state = await ordersCredited(id, FLOOD, 180_000);
-  expect(state.stats.ordersCredited).toBe(FLOOD);
-  for await (const run of sys.client.workflow.list({ query: `WorkflowId = "bigcommerce-merchant:${id}"` })) {
-    expect(run.historyLength).toBeLessThan(10_000);
-  }
-}, 240_000);
 
 test.concurrent("a merchant run started with Temporal's 10 s task timeout (before this version) hands its successor 60 s; new installs start with 60 s", async () => {
   const id = `tto-${Math.random().toString(36).slice(2, 7)}`;
