@@ -116,9 +116,15 @@ const HOLD_AT_MOST_EVENTS = 1_000;
  * child only while EVENTS_PER_CHILD for it, EVENTS_PER_RUNNING_CHILD for each
  * one running, and a tenth of `historyLimit` to spare fit below that limit. A
  * child costs its start (initiated, started), its report, and the task that
- * reads it when reports come one by one.
+ * reads it when reports come one by one. Its start's answer wakes a task too,
+ * and on a loaded server the answers come one by one as well: since
+ * CHILD_START_TASKS that task is counted (a run whose starts were answered
+ * together gets the room back once they have been, when it looks again).
+ * Before, a loaded run could start children whose reports no longer fitted,
+ * reach `historyLimit` with children running, and continue as new at once.
  */
 const EVENTS_PER_CHILD = 6;
+const EVENTS_PER_CHILD_START_TASK = 3;
 const EVENTS_PER_RUNNING_CHILD = 4;
 const QUIET_MS = 10_000;
 
@@ -130,6 +136,7 @@ const TASK_TIMEOUT = 'merchant-task-timeout-60s';
 const HOLD_WHILE_PRESSED = 'merchant-holds-events-while-webhooks-press';
 const WIND_DOWN = 'merchant-winds-down-before-continue-as-new';
 const QUIET_FROM_STARTS = 'merchant-quiet-counts-from-child-starts';
+const CHILD_START_TASKS = 'merchant-counts-the-task-of-each-child-start';
 
 /** One sweep in progress: where each list continues, and what it found so far. */
 interface Sweep {
@@ -269,9 +276,11 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   const pressedTill = () => Math.min(pressedUntil, pressedSince + HOLD_AT_MOST_MS);
   const pressedNow = () => Date.now() < pressedTill();
 
-  // Runs started before WIND_DOWN continue as new the old way, and those before QUIET_FROM_STARTS count quiet from ends only (and replay so).
+  // Runs started before WIND_DOWN continue as new the old way, those before QUIET_FROM_STARTS count quiet from ends only,
+  // and those before CHILD_START_TASKS leave no room for the tasks their children's starts wake (and replay so).
   const windsDown = patched(WIND_DOWN);
   const quietFromStarts = patched(QUIET_FROM_STARTS);
+  const eventsPerChild = patched(CHILD_START_TASKS) ? EVENTS_PER_CHILD + EVENTS_PER_CHILD_START_TASK : EVENTS_PER_CHILD;
   // Children of this run that have not ended yet (see WIND_DOWN), and when the last one started or ended (workflow time).
   let childrenRunning = 0;
   let lastChildAt = 0;
@@ -287,7 +296,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   const room = Math.max(20, Math.floor(input.historyLimit / 10));
   /** How many more children this run may start and still have room for their reports. */
   const childrenRoom = () =>
-    Math.floor((input.historyLimit - room - workflowInfo().historyLength - EVENTS_PER_RUNNING_CHILD * childrenRunning) / EVENTS_PER_CHILD);
+    Math.floor((input.historyLimit - room - workflowInfo().historyLength - EVENTS_PER_RUNNING_CHILD * childrenRunning) / eventsPerChild);
   const continueAsNewWanted = () => freshRunRequested || workflowInfo().continueAsNewSuggested || (windsDown && childrenRoom() <= 0);
   /** When this run's children count as quiet: none running, or none started or ended for QUIET_MS. */
   const quietAt = () => (childrenRunning === 0 ? 0 : lastChildAt + QUIET_MS);
