@@ -46,13 +46,14 @@ const childStarted = (events: HistoryEvent[], workflowId: string) => events.find
 const holdTimers = (events: HistoryEvent[]) => events.filter((e) => e.eventType === EventType.EVENT_TYPE_TIMER_STARTED && seconds(e.timerStartedEventAttributes?.startToFireTimeout) <= 5);
 /**
  * The workflow's time at `event` (its `Date.now()`): the start of the workflow task that took it
- * ('after', for a signal or a timer's firing) or made it ('before', for a command such as a timer).
+ * ('after', for a signal or a timer's firing) or made it ('before', for a command such as a timer);
+ * Infinity for a signal that no task has taken yet.
  */
 const workflowTime = (events: HistoryEvent[], event: HistoryEvent, side: 'after' | 'before' = 'after') => {
   const id = Number(event.eventId);
   const tasks = events.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
   const task = side === 'after' ? tasks.find((e) => Number(e.eventId) > id) : tasks.filter((e) => Number(e.eventId) < id).at(-1);
-  return eventMs(task!);
+  return task ? eventMs(task) : Infinity; // a signal no task has taken yet
 };
 const created = (orderId: number): WebhookEvent => ({ scope: 'store/order/created', orderId, hash: `created-${orderId}` });
 const statusUpdated = (orderId: number, n: number): WebhookEvent => ({ scope: 'store/order/statusUpdated', orderId, hash: `status-${orderId}-${n}`, previousStatusId: 11, newStatusId: 2 });

@@ -147,12 +147,14 @@ function settledRun(workflowId: string, runsBefore: number) {
 
 /**
  * The workflow's time at `event` (its `Date.now()`): the start of the workflow task that took it
- * ('after', for a signal or a child's start) or made it ('before', for a command).
+ * ('after', for a signal or a child's start) or made it ('before', for a command); Infinity for a
+ * signal that no task has taken yet.
  */
 function workflowTime(events: HistoryEvent[], event: HistoryEvent, side: 'after' | 'before' = 'after'): number {
   const id = Number(event.eventId);
   const tasks = events.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
-  return eventMs((side === 'after' ? tasks.find((e) => Number(e.eventId) > id) : tasks.filter((e) => Number(e.eventId) < id).at(-1))!);
+  const task = side === 'after' ? tasks.find((e) => Number(e.eventId) > id) : tasks.filter((e) => Number(e.eventId) < id).at(-1);
+  return task ? eventMs(task) : Infinity; // a signal no task has taken yet
 }
 
 /**
