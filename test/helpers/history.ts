@@ -7,6 +7,37 @@ export function eventMs(e: HistoryEvent): number {
   return Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
 }
 
+/**
+ * The workflow's time at `event` (its `Date.now()`): the start of the workflow task that took it
+ * ('after', for a signal, a timer's firing or a child's start) or made it ('before', for a command
+ * such as a timer); Infinity for a signal that no task has taken yet.
+ */
+export function workflowTime(events: HistoryEvent[], event: HistoryEvent, side: 'after' | 'before' = 'after'): number {
+  const id = Number(event.eventId);
+  const tasks = events.filter((e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
+  const task = side === 'after' ? tasks.find((e) => Number(e.eventId) > id) : tasks.filter((e) => Number(e.eventId) < id).at(-1);
+  return task ? eventMs(task) : Infinity;
+}
+
+/**
+ * The spell of the webhook route's press that a merchant run was in at workflow time `at`, by the
+ * merchant's rule (src/workflows/merchant.ts): a hint taken once the pressure it knew of had passed
+ * (PRESSED_FOR_MS, 500 ms after the latest of min(pressedAt, now)) begins a spell; a spell holds
+ * events for at most 5 s from its beginning. `hints` are the run's hint signals and `pressedAt` what
+ * each carried, in the same order. On a loaded machine a late task can begin a new spell mid-press.
+ */
+export function spellAt(events: HistoryEvent[], hints: HistoryEvent[], pressedAt: number[], at: number): { began: number; holdsUntil: number } {
+  let began = 0;
+  let until = 0;
+  hints.forEach((h, i) => {
+    const now = workflowTime(events, h);
+    if (now > at) return;
+    if (until <= now) began = now;
+    until = Math.max(until, Math.min(pressedAt[i]!, now) + 500);
+  });
+  return { began, holdsUntil: Math.min(until, began + 5_000) };
+}
+
 /** How long a workflow's work waited in one run's history, over a window of epoch ms (see `taskWaits`). */
 export interface TaskWaits {
   /** One per workflow task completed inside the window: ms from the first task scheduled after the previous completion. */

@@ -1,7 +1,7 @@
 import { temporal } from '@temporalio/proto';
 import { ingestGauge } from '../../src/worker/ingest-first';
 import { continueAsNewRequestedSignal, type IngestHint, merchantWorkflowId, type WebhookEvent, webhookEventsSignal } from '../../src/workflows/messages';
-import { eventMs } from '../helpers/history';
+import { eventMs, spellAt, workflowTime } from '../helpers/history';
 import { startSystem, type System, waitFor } from '../helpers/system';
 
 /**
@@ -44,17 +44,6 @@ const signalled = (events: HistoryEvent[], name: string) => events.filter((e) =>
 const childStarted = (events: HistoryEvent[], workflowId: string) => events.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId === workflowId);
 /** Timers of at most 5 s: the holds (the reconciliation's timer is minutes). */
 const holdTimers = (events: HistoryEvent[]) => events.filter((e) => e.eventType === EventType.EVENT_TYPE_TIMER_STARTED && seconds(e.timerStartedEventAttributes?.startToFireTimeout) <= 5);
-/**
- * The workflow's time at `event` (its `Date.now()`): the start of the workflow task that took it
- * ('after', for a signal or a timer's firing) or made it ('before', for a command such as a timer);
- * Infinity for a signal that no task has taken yet.
- */
-const workflowTime = (events: HistoryEvent[], event: HistoryEvent, side: 'after' | 'before' = 'after') => {
-  const id = Number(event.eventId);
-  const tasks = events.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
-  const task = side === 'after' ? tasks.find((e) => Number(e.eventId) > id) : tasks.filter((e) => Number(e.eventId) < id).at(-1);
-  return task ? eventMs(task) : Infinity; // a signal no task has taken yet
-};
 const created = (orderId: number): WebhookEvent => ({ scope: 'store/order/created', orderId, hash: `created-${orderId}` });
 const statusUpdated = (orderId: number, n: number): WebhookEvent => ({ scope: 'store/order/statusUpdated', orderId, hash: `status-${orderId}-${n}`, previousStatusId: 11, newStatusId: 2 });
 
@@ -106,7 +95,11 @@ test.concurrent('a spell of pressure holds an event 5 s at most, however long th
   const began = Date.now();
   const credited = async () => (await sys.state(id)).body.stats.ordersCredited === 1;
   const sentAt: number[] = []; // each hint's pressedAt, in the order of the signals
-  const hint = (events: WebhookEvent[]) => handle.signal(webhookEventsSignal, events, { pressedAt: sentAt[sentAt.push(Date.now()) - 1]! });
+  const hint = (events: WebhookEvent[]) => {
+    const pressedAt = Date.now();
+    sentAt.push(pressedAt);
+    return handle.signal(webhookEventsSignal, events, { pressedAt });
+  };
   await hint([created(order.id)]);
   for (let n = 0, done = false; !done && Date.now() < began + 30_000; n++) {
     await new Promise((r) => setTimeout(r, 150));
@@ -127,19 +120,11 @@ test.concurrent('a spell of pressure holds an event 5 s at most, however long th
   // hold asked to wake by 5 s after the spell it was in began, and the order started in the task that
   // the last hold's end woke.
   expect(hints).toHaveLength(sentAt.length);
-  const spells: number[] = []; // when each spell began
-  let pressedUntil = 0;
-  hints.forEach((h, i) => {
-    const now = workflowTime(events, h);
-    if (pressedUntil <= now) spells.push(now);
-    pressedUntil = Math.max(pressedUntil, Math.min(sentAt[i]!, now) + 500);
-  });
   const holds = holdTimers(events).filter((t) => Number(t.eventId) < Number(started.eventId));
   expect(holds.length).toBeGreaterThan(0);
   for (const t of holds) {
     const at = workflowTime(events, t, 'before');
-    const spellBegan = spells.filter((b) => b <= at).at(-1)!;
-    expect(at + seconds(t.timerStartedEventAttributes!.startToFireTimeout) * 1000).toBeLessThanOrEqual(spellBegan + 5_000 + 1);
+    expect(at + seconds(t.timerStartedEventAttributes!.startToFireTimeout) * 1000).toBeLessThanOrEqual(spellAt(events, hints, sentAt, at).began + 5_000 + 1);
   }
   const lastHold = holds.at(-1)!;
   const fired = events.find((e) => e.timerFiredEventAttributes?.timerId === lastHold.timerStartedEventAttributes!.timerId)!;

@@ -4,7 +4,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { CreditResult, OrderSnapshot, WebhookEvent } from '../../src/workflows/messages';
 import { merchantWorkflowId, orderStatusChangedSignal, orderWorkflowId, webhookEventsSignal } from '../../src/workflows/messages';
 import { waitFor } from '../../src/dev/cli';
-import { eventMs } from '../helpers/history';
+import { eventMs, spellAt, workflowTime } from '../helpers/history';
 
 /**
  * The merchant run's wind-down before a continue-as-new (WIND_DOWN in
@@ -145,37 +145,6 @@ function settledRun(workflowId: string, runsBefore: number) {
   });
 }
 
-/**
- * The workflow's time at `event` (its `Date.now()`): the start of the workflow task that took it
- * ('after', for a signal or a child's start) or made it ('before', for a command); Infinity for a
- * signal that no task has taken yet.
- */
-function workflowTime(events: HistoryEvent[], event: HistoryEvent, side: 'after' | 'before' = 'after'): number {
-  const id = Number(event.eventId);
-  const tasks = events.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
-  const task = side === 'after' ? tasks.find((e) => Number(e.eventId) > id) : tasks.filter((e) => Number(e.eventId) < id).at(-1);
-  return task ? eventMs(task) : Infinity; // a signal no task has taken yet
-}
-
-/**
- * Until when the press held the run at workflow time `at`, by the merchant's rule (src/workflows/merchant.ts):
- * a hint taken once the pressure it knew of had passed (PRESSED_FOR_MS, 500 ms, after the last) begins a
- * spell, and a spell holds for at most 5 s. `sentAt` are the hints' pressedAt, in the order they were sent.
- */
-function pressTill(events: HistoryEvent[], sentAt: number[], at: number): number {
-  // The run's first such signal is the one that started it, with the orders; the hints follow, in the order they were sent.
-  const hints = events.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === webhookEventsSignal.name).slice(1);
-  let since = 0;
-  let until = 0;
-  hints.forEach((h, i) => {
-    const now = workflowTime(events, h);
-    if (now > at) return;
-    if (until <= now) since = now;
-    until = Math.max(until, Math.min(sentAt[i]!, now) + 500);
-  });
-  return Math.min(until, since + 5_000);
-}
-
 /** Each run in a line: events, children started and ended, whether it continued as new, tasks that failed. */
 function summary(all: { events: HistoryEvent[] }[]): string {
   return all
@@ -290,7 +259,9 @@ test.concurrent('while the webhook route hints that it is pressed, a run does no
     // task can begin another spell), in the first task once that spell's hold was over.
     const canAt = workflowTime(run1, closedAs(run1)!, 'before');
     const quietAt = workflowTime(run1, run1.filter((e) => e.eventType === EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED).at(-1)!) + QUIET_MS;
-    const holdEnd = pressTill(run1, sentAt, canAt);
+    // The run's first webhook signal is the one that started it, with the orders; the hints follow, in the order they were sent.
+    const hinted = run1.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === webhookEventsSignal.name).slice(1);
+    const holdEnd = spellAt(run1, hinted, sentAt, canAt).holdsUntil;
     const tasksAfterHold = run1.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED && eventMs(e) >= holdEnd && eventMs(e) < canAt);
     expect({ beforeQuiet: canAt < quietAt, firstTaskAfterHold: canAt >= holdEnd && tasksAfterHold.length === 0 }).not.toEqual({ beforeQuiet: false, firstTaskAfterHold: false });
     expect(run1.length).toBeLessThan(limit);
