@@ -1,3 +1,4 @@
+import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { ingestGauge } from '../../src/worker/ingest-first';
 import { continueAsNewRequestedSignal, type IngestHint, merchantWorkflowId, type WebhookEvent, webhookEventsSignal } from '../../src/workflows/messages';
@@ -46,6 +47,27 @@ const childStarted = (events: HistoryEvent[], workflowId: string) => events.find
 const holdTimers = (events: HistoryEvent[]) => events.filter((e) => e.eventType === EventType.EVENT_TYPE_TIMER_STARTED && seconds(e.timerStartedEventAttributes?.startToFireTimeout) <= 5);
 const created = (orderId: number): WebhookEvent => ({ scope: 'store/order/created', orderId, hash: `created-${orderId}` });
 const statusUpdated = (orderId: number, n: number): WebhookEvent => ({ scope: 'store/order/statusUpdated', orderId, hash: `status-${orderId}-${n}`, previousStatusId: 11, newStatusId: 2 });
+const credited = async (id: string) => (await sys.state(id)).body.stats.ordersCredited === 1;
+/**
+ * Keeps the route's press going, a hint every 150 ms, until the merchant's one order is credited and
+ * `atLeastMs` have passed (at most 30 s): on a loaded machine the merchant's tasks, and so a spell's
+ * start and the order's, can come seconds late. The last hint is sent after the credit was seen, so a
+ * merchant that held the order until the hints stopped fails. Answers each hint's pressedAt, in order.
+ */
+async function pressUntilCredited(id: string, handle: WorkflowHandle, events: (n: number) => WebhookEvent[] = () => [], atLeastMs = 0): Promise<number[]> {
+  const sentAt: number[] = [];
+  const began = Date.now();
+  for (let n = 0; Date.now() < began + 30_000; n++) {
+    const done = Date.now() >= began + atLeastMs && (await credited(id));
+    const pressedAt = Date.now();
+    sentAt.push(pressedAt);
+    await handle.signal(webhookEventsSignal, events(n), { pressedAt });
+    if (done) break;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  await waitFor(async () => ((await credited(id)) ? true : undefined), 30_000, 'credited');
+  return sentAt;
+}
 
 test('the route tells the merchant when it is pressed, and only then', async () => {
   const { id, account } = await activeMerchant('hinted', false);
@@ -89,24 +111,10 @@ test.concurrent('hinted events wait until the pressure has passed, 500 ms after 
 test.concurrent('a spell of pressure holds an event 5 s at most, however long the hints keep coming', async () => {
   const { id, account, handle } = await activeMerchant('spell');
   const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '5.0000', email: 'spell@example.com' });
-  // Hints every 150 ms for 8 s, and on until the order is credited (at most 30 s): on a loaded machine
-  // the task that takes the first hint, and so the spell's start, can come seconds late. The last hint
-  // is sent after the credit was seen, so a merchant that held the order until the hints stopped fails.
-  const began = Date.now();
-  const credited = async () => (await sys.state(id)).body.stats.ordersCredited === 1;
-  const sentAt: number[] = []; // each hint's pressedAt, in the order of the signals
-  const hint = (events: WebhookEvent[]) => {
-    const pressedAt = Date.now();
-    sentAt.push(pressedAt);
-    return handle.signal(webhookEventsSignal, events, { pressedAt });
-  };
-  await hint([created(order.id)]);
-  for (let n = 0, done = false; !done && Date.now() < began + 30_000; n++) {
-    await new Promise((r) => setTimeout(r, 150));
-    done = Date.now() >= began + 8_000 && (await credited());
-    await hint([statusUpdated(order.id, n)]);
-  }
-  await waitFor(async () => ((await credited()) ? true : undefined), 30_000, 'credited');
+  // The order comes with the first hint; the press goes on for 8 s at least, and until it is credited.
+  const sentAt = [Date.now()];
+  await handle.signal(webhookEventsSignal, [created(order.id)], { pressedAt: sentAt[0]! });
+  sentAt.push(...(await pressUntilCredited(id, handle, (n) => [statusUpdated(order.id, n)], 8_000)));
 
   const events = await history(id);
   const hints = signalled(events, webhookEventsSignal.name);
@@ -138,14 +146,8 @@ test.concurrent('at most 1,000 events are held: beyond that, the oldest start at
   // Status changes start nothing (rule 6): a cheap 1,000 to wait behind the order.
   const batch = [created(order.id), ...Array.from({ length: 1_000 }, (_, n) => statusUpdated(order.id, n))];
   await handle.signal(webhookEventsSignal, batch, { pressedAt: Date.now() + 60_000 });
-  // The press goes on (a hint every 150 ms) until the order is credited: the spell must outlast the
-  // order's start, which a loaded server can answer after more than one hint's 500 ms.
-  const credited = async () => (await sys.state(id)).body.stats.ordersCredited === 1;
-  for (const began = Date.now(); !(await credited()) && Date.now() < began + 30_000; ) {
-    await handle.signal(webhookEventsSignal, [], { pressedAt: Date.now() });
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  await waitFor(async () => ((await credited()) ? true : undefined), 30_000, 'credited');
+  // The spell must outlast the order's start, which a loaded server can answer after more than one hint's 500 ms.
+  await pressUntilCredited(id, handle);
 
   const events = await history(id);
   const started = childStarted(events, `bigcommerce-order:${id}:${order.id}`)!;
@@ -162,14 +164,8 @@ test.concurrent('a continue-as-new asked for while pressed waits for the spell t
   const firstRun = (await handle.describe()).runId;
   await handle.signal(webhookEventsSignal, [created(order.id)], { pressedAt: Date.now() + 60_000 });
   await handle.signal(continueAsNewRequestedSignal);
-  // The press goes on until the order is credited, so that the continue-as-new is asked for inside the
-  // spell even when a loaded server hands the merchant the second signal after the first hint's 500 ms.
-  const credited = async () => (await sys.state(id)).body.stats.ordersCredited === 1;
-  for (const began = Date.now(); !(await credited()) && Date.now() < began + 30_000; ) {
-    await handle.signal(webhookEventsSignal, [], { pressedAt: Date.now() });
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  await waitFor(async () => ((await credited()) ? true : undefined), 30_000, 'credited');
+  // The continue-as-new is asked for inside the spell, however late a loaded server hands the merchant the second signal.
+  await pressUntilCredited(id, handle);
 
   const events = (await sys.client.workflow.getHandle(merchantWorkflowId(id), firstRun).fetchHistory()).events ?? [];
   const [asked] = signalled(events, continueAsNewRequestedSignal.name);
