@@ -157,7 +157,8 @@ export function createBigCommerceActivities(deps: BigCommerceDeps) {
           const uncredited = candidates.filter((o) => !credited.has(orderTransactionId(merchantId, o.id)));
           const states = await workflowStates(uncredited.map((o) => orderWorkflowId(merchantId, o.id)));
           uncredited.forEach((o, i) => {
-            if (states[i] !== 'done') result.orders.push({ orderId: o.id, statusId: o.status_id, ...(states[i] === 'running' ? { running: true } : {}) });
+            if (states[i] === 'none' || states[i] === 'ended') result.orders.push({ orderId: o.id, statusId: o.status_id });
+            else if (states[i] === 'waiting') result.orders.push({ orderId: o.id, statusId: o.status_id, running: true });
           });
           cursor = page.length < PAGE_LIMIT ? null : nextOrdersCursor(cursor, page);
           result.ordersNext = cursor;
@@ -238,25 +239,38 @@ function nextOrdersCursor(cursor: SweepCursor, page: Order[]): SweepCursor {
 
 /**
  * Where the workflows of what the ledger lacks stand, 16 at a time: `none`
- * (never started: a lost webhook), `running` (on its way: the ledger just does
- * not show it yet), `done` (it wrote its transaction after the ledger was read),
- * or `ended` without one (not found, still incomplete, failed: to be looked at
- * again, rule 7). Only `none` and `ended` are started by a sweep.
+ * (never started: a lost webhook), `waiting` (running, with no workflow task or
+ * activity pending: blocked on a timer or a signal, such as an Incomplete order
+ * waiting for its status), `busy` (running, with a task or activity pending: it
+ * is about to act, and an order fetches itself what the sweep would tell it),
+ * `done` (it wrote its transaction after the ledger was read), or `ended` without
+ * one (not found, still incomplete, failed: to be looked at again, rule 7). Only
+ * `none` and `ended` are started by a sweep; an order is woken only `waiting`.
+ *
+ * A busy order is left alone because a signal that reaches a workflow while its
+ * task is running fails that task when it completes the run (the server answers
+ * an unhandled command), and the next task runs its local activities again: a
+ * second fetch from BigCommerce and a second credit attempt for an order the
+ * first task had already credited. In a sweep of a backlog that was one order in
+ * eight. An order whose task had fetched an Incomplete status just before it
+ * changed is woken by the next sweep, or by its own re-check, whichever is first.
  */
 /** Outcomes a second look would not change: written, or nothing to write whatever happens (rule 1's zero points, no email). */
 const FINAL_OUTCOMES = ['credited', 'already_credited', 'deducted', 'already_deducted', 'zero_points', 'no_email'];
 
-async function workflowStates(workflowIds: string[]): Promise<Array<'none' | 'running' | 'done' | 'ended'>> {
+type WorkflowState = 'none' | 'waiting' | 'busy' | 'done' | 'ended';
+
+async function workflowStates(workflowIds: string[]): Promise<WorkflowState[]> {
   const client = Context.current().client;
-  const states: Array<'none' | 'running' | 'done' | 'ended'> = [];
+  const states: WorkflowState[] = [];
   for (let i = 0; i < workflowIds.length; i += 16) {
     states.push(
       ...(await Promise.all(
         workflowIds.slice(i, i + 16).map(async (id) => {
           const handle = client.workflow.getHandle(id);
           try {
-            const { status } = await handle.describe();
-            if (status.name === 'RUNNING') return 'running' as const;
+            const { status, raw } = await handle.describe();
+            if (status.name === 'RUNNING') return raw.pendingWorkflowTask || (raw.pendingActivities?.length ?? 0) > 0 ? ('busy' as const) : ('waiting' as const);
             if (status.name !== 'COMPLETED') return 'ended' as const;
             const { outcome } = (await handle.result()) as { outcome: string };
             return FINAL_OUTCOMES.includes(outcome) ? ('done' as const) : ('ended' as const);

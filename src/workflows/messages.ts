@@ -226,7 +226,7 @@ export interface SweepCursor {
 
 export interface SweepResult {
   /** Orders BigCommerce modified in the window that the ledger has not credited (placed after the install). */
-  orders: Array<{ orderId: number; statusId: number; /** its workflow is running: wake it, do not start another */ running?: boolean }>;
+  orders: Array<{ orderId: number; statusId: number; /** its workflow is running and waiting: wake it, do not start another */ running?: boolean }>;
   /** Refunds created in the window that the ledger has not deducted. */
   refunds: Array<{ refundId: number; orderId: number }>;
   /** null when the list is read to its end. */
