@@ -68,6 +68,22 @@ describe('the reconciliation, every interval', () => {
     expect(later.stats).toEqual({ ordersCredited: 2, refundsDeducted: 1 });
   });
 
+  test.concurrent('missed webhooks: an Incomplete order waiting for its status, whose statusUpdated webhook never arrives, is woken by the sweep long before its own 60 s re-check', async () => {
+    const { id, account } = await installed('wake');
+    const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '40.0000', email: 'woken@example.com', statusId: 0 });
+    const handle = sys.client.workflow.getHandle(`bigcommerce-order:${id}:${order.id}`);
+    // Its created webhook arrived: the workflow fetched it Incomplete and waits on its re-check timer.
+    await waitFor(async () => {
+      const d = await handle.describe().catch(() => undefined);
+      return d && d.status.name === 'RUNNING' && !d.raw.pendingWorkflowTask && d.historyLength > 5 ? true : undefined;
+    }, 20_000, 'the order waiting for its status');
+    lose(() => sys.sandbox.setOrderStatus(account.storeHash, order.id, 11));
+    await balanceOf(id, 'woken@example.com', 40); // within one interval (20 s); its own re-check comes at 60 s
+    expect(await handle.result()).toMatchObject({ outcome: 'credited' });
+    const fetches = sys.sandbox.store(account.storeHash).requests.filter((r) => r.method === 'GET' && r.path.endsWith(`/v2/orders/${order.id}`));
+    expect(fetches).toHaveLength(2); // Incomplete when its webhook came, placed when the sweep woke it
+  });
+
   test.concurrent('missed webhooks: an order whose workflow ended not_found is looked at again: the sweep credits it once it exists', async () => {
     const { id, account } = await installed('revive');
     // A created webhook for an order BigCommerce does not show yet (replication lag): its workflow ends not_found.
