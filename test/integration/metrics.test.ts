@@ -88,7 +88,10 @@ test('loyalty_webhook_pressure: 1 while 4 or more webhooks are in flight at once
     );
     expect(answers.every((s) => s === 200)).toBe(true);
     await waitFor(async () => ((await value('loyalty_webhook_pressure')) === 0 ? true : undefined), 5_000, 'pressure released');
-    expect(seen).toEqual([1, 0]);
+    // One spell as a rule; two when a loaded machine lets the requests arrive in two waves 250 ms
+    // (the gauge's quiet time) apart, as one full-suite run did. Each spell turns on, then off again.
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+    expect(seen).toEqual(seen.map((_, i) => (i % 2 === 0 ? 1 : 0)));
   } finally {
     stop();
   }
