@@ -27,6 +27,7 @@ import {
   type MerchantCounters,
   merchantStateQuery,
   type MerchantStatus,
+  type OrderResult,
   OrderStatus,
   orderStatusChangedSignal,
   orderWorkflowId,
@@ -128,6 +129,28 @@ const EVENTS_PER_CHILD_START_TASK = 3;
 const EVENTS_PER_RUNNING_CHILD = 4;
 const QUIET_MS = 10_000;
 
+/**
+ * Waking an order that left Incomplete (DEFERRED_WAKES). BigCommerce sends an
+ * order's `created` at status 0 and its `statusUpdated` 0 → 11 in the same
+ * second when a shopper pays at checkout. The order's workflow, started by the
+ * first, usually fetches the order after the change, credits it and ends in
+ * one task. A wake signal that lands during that task fails it (the server
+ * refuses to complete a run that has a new event: unhandled command), and its
+ * retry fetches and credits again: half the orders of such a checkout were
+ * fetched twice. So an order whose workflow this run started, and which is
+ * still running, is woken only if it still runs WAKE_AFTER_MS later: by then
+ * one that had seen the order placed has ended, and one that saw it Incomplete
+ * waits on its re-check timer. Others (started by an earlier run) are woken at
+ * once, as before; a continue-as-new first sends the wakes still deferred. And
+ * when the `statusUpdated` comes after this run's workflow of the order ended
+ * credited (or with nothing to credit), the order is not started again (rule 7
+ * revives an order that ended without a credit): its fetch came after the
+ * change, and a new run would only fetch it to end `already_credited`.
+ */
+const WAKE_AFTER_MS = 3_000;
+/** An order workflow's outcomes that a `statusUpdated` leaving Incomplete would not change (as the sweep's: activities/bigcommerce.ts). */
+const SETTLED_OUTCOMES: readonly string[] = ['credited', 'already_credited', 'zero_points', 'no_email'];
+
 /** Patch ids (runs recorded before them replay the old way; see test/fixtures/histories). */
 const RECONCILIATION = 'merchant-reconciliation';
 const DISPATCH_BEFORE_UNINSTALL = 'merchant-dispatches-acknowledged-events-before-uninstall';
@@ -137,6 +160,7 @@ const HOLD_WHILE_PRESSED = 'merchant-holds-events-while-webhooks-press';
 const WIND_DOWN = 'merchant-winds-down-before-continue-as-new';
 const QUIET_FROM_STARTS = 'merchant-quiet-counts-from-child-starts';
 const CHILD_START_TASKS = 'merchant-counts-the-task-of-each-child-start';
+const DEFERRED_WAKES = 'merchant-defers-the-wake-of-its-own-running-orders';
 
 /** One sweep in progress: where each list continues, and what it found so far. */
 interface Sweep {
@@ -281,6 +305,19 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   const windsDown = patched(WIND_DOWN);
   const quietFromStarts = patched(QUIET_FROM_STARTS);
   const eventsPerChild = patched(CHILD_START_TASKS) ? EVENTS_PER_CHILD + EVENTS_PER_CHILD_START_TASK : EVENTS_PER_CHILD;
+  // Runs started before DEFERRED_WAKES wake a running order at once (and replay so).
+  const defersWakes = patched(DEFERRED_WAKES);
+  /**
+   * This run's own orders: order id → its starts in flight and children running (a `created` and a
+   * `statusUpdated` in one batch start it twice, and the refused start may be answered first). And
+   * the wakes deferred for them (order id → new status).
+   */
+  const ownOrders = new Map<number, number>();
+  const deferredWakes = new Map<number, number>();
+  /** This run's own orders whose workflow ended with an outcome a second look would not change (credited, or nothing to credit). */
+  const ownOrdersSettled = new Set<number>();
+  let wakesInFlight = 0;
+  let sendDeferredWakes = false;
   // Children of this run that have not ended yet (see WIND_DOWN), and when the last one started or ended (workflow time).
   let childrenRunning = 0;
   let lastChildAt = 0;
@@ -485,13 +522,48 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
 
   const startOrder = (orderId: number, revive = false) => {
     const workflowId = orderWorkflowId(merchantId, orderId);
+    ownOrders.set(orderId, (ownOrders.get(orderId) ?? 0) + 1);
+    const release = () => {
+      const n = (ownOrders.get(orderId) ?? 1) - 1;
+      if (n > 0) ownOrders.set(orderId, n);
+      else ownOrders.delete(orderId);
+    };
     return startOnce('order', () =>
       startChild(orderWorkflow, {
         ...childOptions({ workflowId, merchantId, storeHash, orderId }, `order ${orderId} of ${merchantId}`, revive),
         args: [{ merchantId, orderId }],
-      }).then(track),
+      }).then(
+        (child) => {
+          track(child);
+          const ended = (result: OrderResult) => {
+            if (SETTLED_OUTCOMES.includes(result.outcome)) ownOrdersSettled.add(orderId);
+            release();
+          };
+          void child.result().then(ended, release);
+        },
+        (err: unknown) => {
+          release();
+          throw err;
+        },
+      ),
     );
   };
+
+  /** DEFERRED_WAKES: wakes an order of this run's own that left Incomplete if it still runs WAKE_AFTER_MS later. */
+  async function wakeIfStillRunning(orderId: number, newStatusId: number): Promise<void> {
+    const already = deferredWakes.has(orderId);
+    deferredWakes.set(orderId, newStatusId);
+    if (already) return;
+    wakesInFlight++;
+    try {
+      await condition(() => !ownOrders.has(orderId) || sendDeferredWakes, WAKE_AFTER_MS, { summary: `wake order ${orderId} if it still runs` });
+      const status = deferredWakes.get(orderId)!;
+      deferredWakes.delete(orderId);
+      if (ownOrders.has(orderId)) await wakeOrder(orderId, status);
+    } finally {
+      wakesInFlight--;
+    }
+  }
 
   const startRefund = (refundId: number, orderId: number, revive = false) => {
     const workflowId = refundWorkflowId(merchantId, refundId);
@@ -515,9 +587,13 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
         // Rule 6: status changes never change points. One leaving Incomplete only wakes
         // (or, if its `created` event was lost, starts) the order's workflow.
         counters.statusUpdates++;
-        // An order that left Incomplete after its workflow gave up (or never started) is looked at again.
+        // An order that left Incomplete after its workflow gave up (or never started) is looked at again;
+        // (DEFERRED_WAKES) not one this run's own workflow of it has already credited: it was placed by then.
+        if (event.previousStatusId === 0 && event.newStatusId !== 0 && defersWakes && ownOrdersSettled.has(event.orderId)) return;
         if (event.previousStatusId === 0 && event.newStatusId !== 0 && !(await startOrder(event.orderId, true))) {
-          await wakeOrder(event.orderId, event.newStatusId);
+          // A deferred wake is not awaited: the events after it go on meanwhile.
+          if (defersWakes && ownOrders.has(event.orderId)) void wakeIfStillRunning(event.orderId, event.newStatusId);
+          else await wakeOrder(event.orderId, event.newStatusId);
         }
         return;
     }
@@ -586,6 +662,9 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
     if (continueAsNewNow()) {
       await installing;
       await condition(allHandlersFinished);
+      // The wakes still deferred go now: the next run does not know these orders as its own.
+      sendDeferredWakes = true;
+      await condition(() => wakesInFlight === 0);
       const packed = patched(PACKED_EVENTS);
       // Runs since TASK_TIMEOUT hand their successor the longer task timeout (runs started before it had Temporal's 10 s).
       const next = patched(TASK_TIMEOUT) ? makeContinueAsNewFunc<typeof merchantWorkflow>({ workflowTaskTimeout: MERCHANT_WORKFLOW_TASK_TIMEOUT }) : continueAsNew<typeof merchantWorkflow>;

@@ -79,6 +79,25 @@ describe('earning', () => {
     expect(await sys.transactions(id, contact.id)).toHaveLength(1);
   });
 
+  test.concurrent('orders paid at checkout (created Incomplete, statusUpdated 0 → 11 in the same second) are fetched once each: no wake meets the task that credits them', async () => {
+    const { id, account } = await installedMerchant();
+    const ids: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      // As BigCommerce sends them: `created` at status 0, then `statusUpdated` 0 → 11.
+      const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '5.0000', email: 'checkout@example.com', statusId: 0 });
+      sys.sandbox.setOrderStatus(account.storeHash, order.id, 11);
+      ids.push(order.id);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await sys.balanceWhen(id, 'checkout@example.com', 100, 60_000);
+    for (const orderId of ids) expect(await sys.childResult(`bigcommerce-order:${id}:${orderId}`)).toMatchObject({ outcome: 'credited' });
+    const fetches = sys.sandbox.store(account.storeHash).requests.filter((r) => r.method === 'GET' && /\/v2\/orders\/\d+$/.test(r.path));
+    expect(fetches.map((r) => r.path).sort()).toEqual(ids.map((o) => `/v2/orders/${o}`).sort());
+    // Each order's workflow had seen it placed and ended before its wake was due: none was sent.
+    const history = await sys.client.workflow.getHandle(merchantWorkflowId(id)).fetchHistory();
+    expect(history.events!.filter((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes)).toEqual([]);
+  }, 90_000);
+
   test.concurrent('an incomplete order that is cancelled credits nothing', async () => {
     const { id, account } = await installedMerchant();
     const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '20.0000', email: 'gone@example.com', statusId: 0 });
