@@ -9,7 +9,7 @@ import { REQUIRED_SCOPES, type Scope, WEBHOOK_SCOPES } from '../bigcommerce/scop
 import { amountFromNumber, formatAmount, parseExchangeRate } from '../ledger/points';
 import type { WebhookRef } from '../merchants/repository';
 import type { Store } from '../store';
-import { type ImportPage, orderWorkflowId, refundWorkflowId, type OrderSnapshot, type RefundSnapshot, type SweepCursor, type SweepResult } from '../workflows/messages';
+import { type ImportPage, orderWorkflowId, refundWorkflowId, type OrderSnapshot, type RefundSnapshot, SETTLED_ORDER_OUTCOMES, type SweepCursor, type SweepResult } from '../workflows/messages';
 import { FailureType, mapFailures } from './failures';
 
 /** The header BigCommerce sends back with every callback of a hook we registered. */
@@ -256,7 +256,7 @@ function nextOrdersCursor(cursor: SweepCursor, page: Order[]): SweepCursor {
  * changed is woken by the next sweep, or by its own re-check, whichever is first.
  */
 /** Outcomes a second look would not change: written, or nothing to write whatever happens (rule 1's zero points, no email). */
-const FINAL_OUTCOMES = ['credited', 'already_credited', 'deducted', 'already_deducted', 'zero_points', 'no_email'];
+const FINAL_OUTCOMES = [...SETTLED_ORDER_OUTCOMES, 'deducted', 'already_deducted'];
 
 type WorkflowState = 'none' | 'waiting' | 'busy' | 'done' | 'ended';
 

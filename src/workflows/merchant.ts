@@ -29,6 +29,7 @@ import {
   type MerchantStatus,
   type OrderResult,
   OrderStatus,
+  SETTLED_ORDER_OUTCOMES,
   orderStatusChangedSignal,
   orderWorkflowId,
   MERCHANT_WORKFLOW_TASK_TIMEOUT,
@@ -148,8 +149,6 @@ const QUIET_MS = 10_000;
  * change, and a new run would only fetch it to end `already_credited`.
  */
 const WAKE_AFTER_MS = 3_000;
-/** An order workflow's outcomes that a `statusUpdated` leaving Incomplete would not change (as the sweep's: activities/bigcommerce.ts). */
-const SETTLED_OUTCOMES: readonly string[] = ['credited', 'already_credited', 'zero_points', 'no_email'];
 
 /** Patch ids (runs recorded before them replay the old way; see test/fixtures/histories). */
 const RECONCILIATION = 'merchant-reconciliation';
@@ -536,7 +535,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
         (child) => {
           track(child);
           const ended = (result: OrderResult) => {
-            if (SETTLED_OUTCOMES.includes(result.outcome)) ownOrdersSettled.add(orderId);
+            if (SETTLED_ORDER_OUTCOMES.includes(result.outcome)) ownOrdersSettled.add(orderId);
             release();
           };
           void child.result().then(ended, release);
@@ -587,14 +586,14 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
         // Rule 6: status changes never change points. One leaving Incomplete only wakes
         // (or, if its `created` event was lost, starts) the order's workflow.
         counters.statusUpdates++;
-        // An order that left Incomplete after its workflow gave up (or never started) is looked at again;
-        // (DEFERRED_WAKES) not one this run's own workflow of it has already credited: it was placed by then.
-        if (event.previousStatusId === 0 && event.newStatusId !== 0 && defersWakes && ownOrdersSettled.has(event.orderId)) return;
-        if (event.previousStatusId === 0 && event.newStatusId !== 0 && !(await startOrder(event.orderId, true))) {
-          // A deferred wake is not awaited: the events after it go on meanwhile.
-          if (defersWakes && ownOrders.has(event.orderId)) void wakeIfStillRunning(event.orderId, event.newStatusId);
-          else await wakeOrder(event.orderId, event.newStatusId);
-        }
+        if (event.previousStatusId !== 0 || event.newStatusId === 0) return;
+        // (DEFERRED_WAKES) An order this run's own workflow credited was placed when it fetched it: nothing to look at.
+        if (defersWakes && ownOrdersSettled.has(event.orderId)) return;
+        // An order that left Incomplete after its workflow gave up (or never started) is looked at again.
+        if (await startOrder(event.orderId, true)) return;
+        // A deferred wake is not awaited: the events after it go on meanwhile.
+        if (defersWakes && ownOrders.has(event.orderId)) void wakeIfStillRunning(event.orderId, event.newStatusId);
+        else await wakeOrder(event.orderId, event.newStatusId);
         return;
     }
   }
