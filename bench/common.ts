@@ -132,6 +132,11 @@ export function webhookBody(storeHash: string, scope: 'store/order/created' | 's
   return JSON.stringify({ scope, store_id: '1', data, hash, created_at: 0, producer: `stores/${storeHash}` });
 }
 
+/** A `store/order/statusUpdated` callback body, as the sandbox would deliver it. */
+export function statusUpdatedBody(storeHash: string, orderId: number, hash: string, previousStatusId: number, newStatusId: number): string {
+  const data = { type: 'order', id: orderId, status: { previous_status_id: previousStatusId, new_status_id: newStatusId } };
+  return JSON.stringify({ scope: 'store/order/statusUpdated', store_id: '1', data, hash, created_at: 0, producer: `stores/${storeHash}` });
+}
 
 /** One redemption of `points` for an amount-off coupon through the API, timed: what a shopper waits for. */
 export async function timedRedemption(sys: Awaited<ReturnType<typeof startSystem>>, merchantId: string, contactId: string, redemptionId: string, points: number) {

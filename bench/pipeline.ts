@@ -20,7 +20,9 @@
  *    with the worker stopped: the route's own cost. For each phase with the
  *    worker, what the merchant workflow did: runs begun, task failures, and
  *    how long its work waited (bench/common.ts `merchantActivity`).
- * 4. 100 refunds: BigCommerce calls per refund.
+ * 4. 100 refunds: BigCommerce calls per refund. 200 orders paid at checkout
+ *    (`created` at status 0 and `statusUpdated` 0 → 11, both webhooks, the
+ *    order already placed when they come): BigCommerce fetches per order.
  * 5. A naive, non-durable handler (an HTTP route that fetches the order from
  *    the sandbox and inserts the credit), closed loop: orders/s, and the
  *    pipeline's ratio to it. BigCommerce order fetches per order.
@@ -45,7 +47,7 @@ import { embeddedSqliteSynchronous } from '../src/dev/servers';
 import { continueAsNewRequestedSignal, merchantWorkflowId } from '../src/workflows/messages';
 import { ingestGauge } from '../src/worker/ingest-first';
 import { waitFor } from '../test/helpers/system';
-import { fmt, freshMerchantRun, loadFromAnotherProcess, merchantActivity, merchantWithTimedWebhooks, percentiles, runBench, startBench, timedRedemption, webhookBody } from './common';
+import { fmt, freshMerchantRun, loadFromAnotherProcess, merchantActivity, merchantWithTimedWebhooks, percentiles, runBench, startBench, statusUpdatedBody, timedRedemption, webhookBody } from './common';
 import { type CpuUse, cpuSince } from './cpu';
 import { childPerOrderFloor } from './floor';
 
@@ -53,6 +55,7 @@ const ORDERS = Number(process.env.BENCH_ORDERS ?? 1_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const REFUNDS = 100;
+const CHECKOUTS = 200;
 /** Redemptions asked for while the closed loop's orders drain, one every 2 s: how long a shopper waits meanwhile. */
 const REDEMPTIONS = 10;
 /** Requests of the closed-loop floor: enough for its p99 to be more than a few requests. */
@@ -171,6 +174,19 @@ async function main() {
     await waitFor(async () => ((await sys.store.ledger.stats(id)).refundsDeducted >= refundsAccepted ? true : undefined), 600_000, `${refundsAccepted} refunds deducted`, 100);
     const refundCalls = sys.sandbox.requests(account.storeHash).length - refundRequestsBefore;
 
+    // Orders paid at checkout: BigCommerce sends `created` at status 0 and `statusUpdated` 0 → 11 in the same second.
+    const checkoutOrders = Array.from({ length: CHECKOUTS }, (_, i) =>
+      sys.sandbox.createOrder(account.storeHash, { totalIncTax: '25.0000', email: `bench${i % 50}@example.com`, customerId: 1 + (i % 50), statusId: 0 }),
+    );
+    for (const o of checkoutOrders) sys.sandbox.setOrderStatus(account.storeHash, o.id, 11);
+    const checkoutRequestsBefore = sys.sandbox.requests(account.storeHash).length;
+    const checkoutBodies = checkoutOrders.flatMap((o) => [webhookBody(account.storeHash, 'store/order/created', o.id, `c${o.id}`), statusUpdatedBody(account.storeHash, o.id, `s${o.id}`, 0, 11)]);
+    const checkoutLoad = await loadFromAnotherProcess(posts(checkoutBodies, CONCURRENCY), dir);
+    if ((checkoutLoad.statuses['200'] ?? 0) !== checkoutBodies.length) throw new Error(`checkout webhooks answered ${JSON.stringify(checkoutLoad.statuses)}`);
+    accepted += CHECKOUTS; // the statusUpdated webhooks credit nothing of their own
+    await credited();
+    const checkoutFetches = sys.sandbox.requests(account.storeHash).slice(checkoutRequestsBefore).filter((r) => r.path.startsWith('/v2/orders/')).length;
+
     // Baseline: a naive, non-durable handler: an HTTP route that fetches the order from the sandbox and inserts the credit.
     const direct = createLedgerActivities({ store: sys.store });
     await sys.store.merchants.saveInstall({ merchantId: 'bench-naive', storeHash: account.storeHash, apiBase: 'x', clientId: 'x', name: null, accessToken: 'x', clientSecret: null, pointsPerCurrencyUnit: '1.0000' });
@@ -223,6 +239,7 @@ async function main() {
       `webhook → credited, worker running: ${ORDERS} orders in ${e2eSeconds.toFixed(2)} s = ${e2eRate.toFixed(1)} orders/s`,
       `naive handler (HTTP → fetch the order → insert the credit, not durable): ${naiveRate.toFixed(1)} orders/s; the pipeline runs at ${(e2eRate / naiveRate).toFixed(2)}× of that`,
       `BigCommerce order fetches per order in the pipeline: ${(bigcommerceCalls / ORDERS).toFixed(2)}; BigCommerce calls per refund: ${(refundCalls / Math.max(1, refundsAccepted)).toFixed(2)} (${refundsAccepted} refunds)`,
+      `BigCommerce order fetches per order paid at checkout (created at status 0, then statusUpdated 0 → 11): ${(checkoutFetches / CHECKOUTS).toFixed(2)} (${CHECKOUTS} orders)`,
       `floor of a child per order (one id per signal, 4 in flight; each child returns at once: no fetch, no credit): ${floor.rate.toFixed(1)} children/s, ${(floor.rate / naiveRate).toFixed(2)}× of the naive handler`,
       '',
       ...cpuTable(
