@@ -36,8 +36,7 @@ async function main() {
       const { account, posts } = await merchantWithTimedWebhooks(sys, id);
       const orders = Array.from({ length: FLOOD }, (_, i) => sys.sandbox.createOrder(account.storeHash, { totalIncTax: '2.0000', email: `flood${i % 200}@example.com` }));
       // No task of the merchant left with the worker: one it held would wait out the 60 s task timeout inside the drain's time.
-      await sys.settled(merchantWorkflowId(id));
-      await sys.stopWorker();
+      await sys.stopWorkerWhenSettled(merchantWorkflowId(id));
       const ingest = await loadFromAnotherProcess(
         posts(
           orders.map((o, i) => webhookBody(account.storeHash, 'store/order/created', o.id, `f${i}`)),

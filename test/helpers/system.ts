@@ -114,6 +114,11 @@ export async function startSystem(opts: SystemOptions = {}) {
       const handle = client.workflow.getHandle(workflowId);
       return waitFor(async () => ((await handle.describe()).raw.pendingWorkflowTask ? undefined : true), 30_000, `${workflowId} without a pending task`);
     },
+    /** Stops the worker once `workflowId` is settled, so that no task of it waits out its timeout meanwhile. */
+    async stopWorkerWhenSettled(workflowId: string) {
+      await this.settled(workflowId);
+      await stopWorker();
+    },
     async contact(merchantId: string, email: string) {
       const res = await request('GET', `/api/merchants/${merchantId}/contacts?email=${encodeURIComponent(email)}`);
       return res.body?.contacts?.[0] as { id: string; email: string; balance: number; bigcommerceCustomerId: number | null } | undefined;

@@ -61,8 +61,7 @@ test('the worker is stopped after the webhooks were accepted and a new one start
   const id = `crash-${Math.random().toString(36).slice(2, 7)}`;
   const account = sys.newStore();
   await sys.installActive(id, account);
-  await sys.settled(`bigcommerce-merchant:${id}`);
-  await sys.stopWorker();
+  await sys.stopWorkerWhenSettled(`bigcommerce-merchant:${id}`);
   const ok = sys.sandbox.delivery.log.length;
   for (let i = 0; i < 30; i++) sys.sandbox.createOrder(account.storeHash, { totalIncTax: '5.5000', email: `w${i % 3}@example.com` });
   await sys.sandbox.delivery.idle();

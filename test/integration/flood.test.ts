@@ -21,8 +21,7 @@ test('a flood of webhooks while no worker runs: signals coalesce, so the run sta
   const id = `flood-${Math.random().toString(36).slice(2, 7)}`;
   const account = sys.newStore();
   await sys.installActive(id, account);
-  await sys.settled(`bigcommerce-merchant:${id}`);
-  await sys.stopWorker();
+  await sys.stopWorkerWhenSettled(`bigcommerce-merchant:${id}`);
   const handle = sys.client.workflow.getHandle(`bigcommerce-merchant:${id}`);
   const signalsBefore = (await handle.fetchHistory()).events!.filter((e) => e.workflowExecutionSignaledEventAttributes).length;
   // 300 webhooks show the coalescing; the 12,000 of the issue are `npm run bench:scale`'s.

@@ -247,9 +247,8 @@ describe('uninstall racing a re-install', () => {
     const workflowId = `bigcommerce-merchant:${id}`;
     const account = sys.newStore();
     await sys.installActive(id, account);
-    await sys.settled(workflowId);
     // With no worker, both signals wait for the same workflow task: arrival order cannot decide.
-    await sys.stopWorker();
+    await sys.stopWorkerWhenSettled(workflowId);
     try {
       expect((await sys.install(id, account)).status).toBe(202);
       expect((await sys.request('DELETE', `/api/merchants/${id}/bigcommerce`)).status).toBe(202);

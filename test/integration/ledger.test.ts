@@ -248,8 +248,7 @@ test('a worker process killed (SIGKILL) in the middle of a backlog: the next wor
   const m = uniqueId('kill');
   const account = sys.newStore();
   await sys.installActive(m, account);
-  await sys.settled(`bigcommerce-merchant:${m}`);
-  await sys.stopWorker();
+  await sys.stopWorkerWhenSettled(`bigcommerce-merchant:${m}`);
   for (let i = 0; i < 150; i++) sys.sandbox.createOrder(account.storeHash, { totalIncTax: `${1 + (i % 4)}.0000`, email: `k${i % 5}@example.com` });
   await sys.sandbox.delivery.idle();
 

@@ -220,8 +220,7 @@ describe('the reconciliation, every interval', () => {
 describe('uninstall', () => {
   test('events acknowledged with 200 while no worker ran are credited before the merchant is uninstalled', async () => {
     const { id, account } = await installed('uninst');
-    await sys.settled(`bigcommerce-merchant:${id}`);
-    await sys.stopWorker();
+    await sys.stopWorkerWhenSettled(`bigcommerce-merchant:${id}`);
     try {
       for (let i = 0; i < 5; i++) sys.sandbox.createOrder(account.storeHash, { totalIncTax: '3.0000', email: `ack${i}@example.com` });
       await sys.sandbox.delivery.idle();

@@ -154,9 +154,8 @@ if (label) {
       const workflowId = `bigcommerce-merchant:${id}`;
       const account = sys.newStore();
       await sys.installActive(id, account);
-      await sys.settled(workflowId);
       // With no worker, both signals wait for the same workflow task.
-      await sys.stopWorker();
+      await sys.stopWorkerWhenSettled(workflowId);
       expect((await sys.install(id, account)).status).toBe(202);
       expect((await sys.request('DELETE', `/api/merchants/${id}/bigcommerce`)).status).toBe(202);
       await sys.startWorker();

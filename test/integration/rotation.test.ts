@@ -37,8 +37,7 @@ test('installed under key A; restarted with key B and A as old: orders credited,
 
   // The API and the worker restart with B, A kept for reading.
   await sys.stopApi();
-  await sys.settled(`bigcommerce-merchant:${id}`);
-  await sys.stopWorker();
+  await sys.stopWorkerWhenSettled(`bigcommerce-merchant:${id}`);
   const rotated = await processesWith({ ENCRYPTION_KEY: keyB, ENCRYPTION_OLD_KEYS: keyA });
   try {
     for (const h of sys.sandbox.hooks(account.storeHash)) h.destination = h.destination.replace(/127\.0\.0\.1:\d+/, `127.0.0.1:${rotated.config.PORT}`);
