@@ -309,13 +309,12 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   /**
    * This run's own orders: order id → its starts in flight and children running (a `created` and a
    * `statusUpdated` in one batch start it twice, and the refused start may be answered first). And
-   * the wakes deferred for them (order id → new status).
+   * the wakes deferred for them, until sent or dropped (order id → new status).
    */
   const ownOrders = new Map<number, number>();
   const deferredWakes = new Map<number, number>();
   /** This run's own orders whose workflow ended with an outcome a second look would not change (credited, or nothing to credit). */
   const ownOrdersSettled = new Set<number>();
-  let wakesInFlight = 0;
   let sendDeferredWakes = false;
   // Children of this run that have not ended yet (see WIND_DOWN), and when the last one started or ended (workflow time).
   let childrenRunning = 0;
@@ -553,14 +552,11 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
     const already = deferredWakes.has(orderId);
     deferredWakes.set(orderId, newStatusId);
     if (already) return;
-    wakesInFlight++;
     try {
       await condition(() => !ownOrders.has(orderId) || sendDeferredWakes, WAKE_AFTER_MS, { summary: `wake order ${orderId} if it still runs` });
-      const status = deferredWakes.get(orderId)!;
-      deferredWakes.delete(orderId);
-      if (ownOrders.has(orderId)) await wakeOrder(orderId, status);
+      if (ownOrders.has(orderId)) await wakeOrder(orderId, deferredWakes.get(orderId)!);
     } finally {
-      wakesInFlight--;
+      deferredWakes.delete(orderId);
     }
   }
 
@@ -663,7 +659,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
       await condition(allHandlersFinished);
       // The wakes still deferred go now: the next run does not know these orders as its own.
       sendDeferredWakes = true;
-      await condition(() => wakesInFlight === 0);
+      await condition(() => deferredWakes.size === 0);
       const packed = patched(PACKED_EVENTS);
       // Runs since TASK_TIMEOUT hand their successor the longer task timeout (runs started before it had Temporal's 10 s).
       const next = patched(TASK_TIMEOUT) ? makeContinueAsNewFunc<typeof merchantWorkflow>({ workflowTaskTimeout: MERCHANT_WORKFLOW_TASK_TIMEOUT }) : continueAsNew<typeof merchantWorkflow>;
