@@ -69,7 +69,7 @@ export async function startBench(prefix: string) {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
   const say = (l: string) => process.stderr.write(`${l}\n`);
   const [temporal, store, bundlePath] = await Promise.all([
-    freePort().then((port) => startTemporal({ port, uiPort: null, namespace: 'default', dbFile: path.join(dir, 'temporal.db'), log: say })),
+    startTemporal({ uiPort: null, namespace: 'default', dbFile: path.join(dir, 'temporal.db'), log: say }),
     freePort().then((port) => startStore({ port, dataDir: path.join(dir, 'store'), log: say })),
     bundleFor(dir),
   ]);

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -21,8 +21,49 @@ export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
-/** A port the OS says is free right now. */
-export function freePort(): Promise<number> {
+/**
+ * A port that is free right now, for a server to listen on.
+ *
+ * On Linux it is drawn at random below the kernel's ephemeral range
+ * (`net.ipv4.ip_local_port_range`, 32768–60999 by default). A port found free
+ * with `listen(0)` and closed again goes straight back to that range, where the
+ * next `listen(0)` of any process may get it before our server binds it: the
+ * Temporal CLI draws its HTTP API and internal service ports that way, and in
+ * CI once drew the very port drawn here a moment before for its gRPC frontend
+ * (both on 34039, "bind: address already in use"). The OS hands out no port
+ * below that range, to a listener or to an outgoing connection. Two of our own
+ * draws may still meet (about one chance in twenty thousand); `startTemporal`
+ * then starts again on fresh ports. Elsewhere, or when the range leaves no room
+ * below it, the OS's `listen(0)` answer.
+ */
+export async function freePort(except: readonly number[] = []): Promise<number> {
+  const below = ephemeralRangeStart();
+  if (below !== undefined && below > LOWEST_DRAWN_PORT + 1000) {
+    for (let i = 0; i < 50; i++) {
+      const port = LOWEST_DRAWN_PORT + Math.floor(Math.random() * (below - LOWEST_DRAWN_PORT));
+      if (!except.includes(port) && (await isPortFree(port))) return port;
+    }
+  }
+  for (;;) {
+    const port = await osFreePort();
+    if (!except.includes(port)) return port;
+  }
+}
+
+/** Well above the registered ports most services on a machine use. */
+const LOWEST_DRAWN_PORT = 10_000;
+
+function ephemeralRangeStart(): number | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 0 ? low : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function osFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', reject);
@@ -103,7 +144,8 @@ export function embeddedSqliteSynchronous(env: NodeJS.ProcessEnv = process.env):
 }
 
 export interface TemporalOptions {
-  port: number;
+  /** The gRPC port; omitted: a free one is drawn (and drawn again should another process take it first). */
+  port?: number;
   uiPort: number | null; // null: headless
   namespace: string;
   dbFile?: string;
@@ -111,28 +153,62 @@ export interface TemporalOptions {
   log?: (line: string) => void;
 }
 
+/** Its gRPC port, and the HTTP API and metrics ports the CLI would otherwise draw from the ephemeral range. */
+interface TemporalPorts {
+  grpc: number;
+  http: number;
+  metrics: number;
+}
+
 /**
  * Starts `temporal server start-dev` and registers the search attributes.
+ *
+ * The server's HTTP API and metrics ports are drawn here (`freePort`), not
+ * left to the CLI, which draws them from the ephemeral range. Should one of
+ * the drawn ports be taken by another process before the server binds it, the
+ * server is started again on fresh ones (twice at most); a port the caller
+ * chose is never changed.
+ *
  * A database file whose schema setup was cut short (the very first start
  * interrupted) makes the server fail with "no such table" on every later
  * start: such a file is moved aside, kept, and the server started afresh.
  */
 export async function startTemporal(opts: TemporalOptions): Promise<ManagedServer & { address: string; uiUrl?: string }> {
-  try {
-    return await startTemporalOnce(opts);
-  } catch (err) {
-    if (!opts.dbFile || !/no such table/i.test((err as Error).message) || !existsSync(opts.dbFile)) throw err;
-    const aside = `${opts.dbFile}.incomplete-${Date.now()}`;
-    renameSync(opts.dbFile, aside);
-    (opts.log ?? ((l) => process.stderr.write(`${l}\n`)))(`Temporal's database ${opts.dbFile} was left half-initialised by an interrupted first start; moved it to ${aside} and starting afresh`);
-    return startTemporalOnce(opts);
+  let movedAside = false;
+  for (let attempt = 1; ; attempt++) {
+    const grpc = opts.port ?? (await freePort());
+    const http = await freePort([grpc]);
+    const ports: TemporalPorts = { grpc, http, metrics: await freePort([grpc, http]) };
+    try {
+      return await startTemporalOnce(opts, ports);
+    } catch (err) {
+      const message = (err as Error).message;
+      const taken = portTaken(message);
+      const drawn = [ports.http, ports.metrics, ...(opts.port === undefined ? [ports.grpc] : [])];
+      if (taken !== undefined && drawn.includes(taken) && attempt < 3) {
+        (opts.log ?? ((l) => process.stderr.write(`${l}\n`)))(`Temporal's port ${taken} was taken by another process before the server bound it; starting it again on other ports`);
+        continue;
+      }
+      if (movedAside || !opts.dbFile || !/no such table/i.test(message) || !existsSync(opts.dbFile)) throw err;
+      const aside = `${opts.dbFile}.incomplete-${Date.now()}`;
+      renameSync(opts.dbFile, aside);
+      movedAside = true;
+      (opts.log ?? ((l) => process.stderr.write(`${l}\n`)))(`Temporal's database ${opts.dbFile} was left half-initialised by an interrupted first start; moved it to ${aside} and starting afresh`);
+    }
   }
 }
 
-async function startTemporalOnce(opts: TemporalOptions): Promise<ManagedServer & { address: string; uiUrl?: string }> {
+/** The port a server's "bind: address already in use" names, if that is what it said. */
+export function portTaken(message: string): number | undefined {
+  const m = /listen tcp [^\s]*:(\d+): bind: address already in use/.exec(message);
+  return m ? Number(m[1]) : undefined;
+}
+
+async function startTemporalOnce(opts: TemporalOptions, ports: TemporalPorts): Promise<ManagedServer & { address: string; uiUrl?: string }> {
   const log = opts.log ?? ((l) => process.stderr.write(`${l}\n`));
   const bin = await resolveTemporalBinary(log);
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--namespace', opts.namespace, '--log-level', 'warn'];
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(ports.grpc), '--http-port', String(ports.http), '--metrics-port', String(ports.metrics)];
+  args.push('--namespace', opts.namespace, '--log-level', 'warn');
   if (opts.uiPort === null) args.push('--headless');
   else args.push('--ui-port', String(opts.uiPort));
   if (opts.dbFile) {
@@ -145,8 +221,8 @@ async function startTemporalOnce(opts: TemporalOptions): Promise<ManagedServer &
   const { child, tail } = spawnServer('temporal', bin, args, log);
   const server = manage('temporal', child);
   try {
-    await waitForPort(opts.port, '127.0.0.1', 60_000, child);
-    const address = `127.0.0.1:${opts.port}`;
+    await waitForPort(ports.grpc, '127.0.0.1', 60_000, child);
+    const address = `127.0.0.1:${ports.grpc}`;
     const connection = await Connection.connect({ address, connectTimeout: 10_000 });
     try {
       await waitForNamespace(connection, opts.namespace);

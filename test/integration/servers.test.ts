@@ -16,9 +16,12 @@ const tmp = () => tempDir('bc-servers-');
 test('search attributes are registered on a persisted dev-server database that was created without them, once', async () => {
   const bin = await resolveTemporalBinary();
   const port = await freePort();
+  const httpPort = await freePort([port]);
+  const metricsPort = await freePort([port, httpPort]);
   const dbFile = path.join(tmp(), 'temporal.db');
-  // A dev server whose database predates the attributes: no --search-attribute flags.
-  const child = spawn(bin, ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port), '--db-filename', dbFile, '--log-level', 'error'], { stdio: 'ignore' });
+  // A dev server whose database predates the attributes: no --search-attribute flags. Its ports all ours (see freePort).
+  const ports = ['--port', String(port), '--http-port', String(httpPort), '--metrics-port', String(metricsPort)];
+  const child = spawn(bin, ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', ...ports, '--db-filename', dbFile, '--log-level', 'error'], { stdio: 'ignore' });
   try {
     await waitForPort(port, '127.0.0.1', 30_000, child);
     const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
@@ -103,7 +106,7 @@ test('a Temporal database left half-initialised by an interrupted first start is
   const dbFile = path.join(dir, 'temporal.db');
   writeFileSync(dbFile, ''); // exists, no schema: what a first start killed during setup leaves
   const said: string[] = [];
-  const server = await startTemporal({ port: await freePort(), uiPort: null, namespace: 'default', dbFile, log: (l) => said.push(l) });
+  const server = await startTemporal({ uiPort: null, namespace: 'default', dbFile, log: (l) => said.push(l) });
   try {
     expect(said.join('\n')).toMatch(/half-initialised/);
     expect(readdirSync(dir).sort()).toEqual(expect.arrayContaining(['temporal.db', expect.stringMatching(/^temporal\.db\.incomplete-\d+$/)]));

@@ -25,10 +25,16 @@ export default async function globalSetup(): Promise<void> {
     freePort().then((port) => startStore({ port, dataDir: path.join(dir, 'store'), log: say })),
     bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), failureConverterPath: FAILURE_CONVERTER_PATH, logger: quietLogger }),
   ]);
+  // All the server's public ports drawn by freePort (below the ephemeral range), none left to the SDK or the CLI: see freePort.
+  const port = await freePort();
+  const httpPort = await freePort([port]);
+  const metricsPort = await freePort([port, httpPort]);
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: temporalBin },
       ip: '127.0.0.1',
+      port,
+      extraArgs: ['--http-port', String(httpPort), '--metrics-port', String(metricsPort)],
       ui: false,
       searchAttributes: [MerchantIdKey, StoreHashKey, BigCommerceOrderIdKey],
       log: { format: 'pretty', level: 'error' },
