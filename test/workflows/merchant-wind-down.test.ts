@@ -2,7 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { CreditResult, OrderSnapshot, WebhookEvent } from '../../src/workflows/messages';
-import { merchantWorkflowId, orderStatusChangedSignal, orderWorkflowId, webhookEventsSignal } from '../../src/workflows/messages';
+import { continueAsNewRequestedSignal, merchantWorkflowId, orderStatusChangedSignal, orderWorkflowId, webhookEventsSignal } from '../../src/workflows/messages';
 import { waitFor } from '../../src/dev/cli';
 import { eventMs, spellAt, workflowTime } from '../helpers/history';
 
@@ -42,6 +42,7 @@ async function merchantWithOrders(count: number, historyLimit = HISTORY_LIMIT) {
   const merchantId = `wind-down-${++seq}`;
   const taskQueue = `wind-down-${seq}`;
   const placed = new Set<number>();
+  const fetched: number[] = [];
   const credited: number[] = [];
   const snapshot = (orderId: number): OrderSnapshot => ({
     orderId,
@@ -57,7 +58,7 @@ async function merchantWithOrders(count: number, historyLimit = HISTORY_LIMIT) {
     taskQueue,
     workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
     activities: {
-      fetchOrder: async ({ orderId }: { orderId: number }) => snapshot(orderId),
+      fetchOrder: async ({ orderId }: { orderId: number }) => (fetched.push(orderId), snapshot(orderId)),
       creditOrder: async ({ order }: { order: OrderSnapshot }): Promise<CreditResult> => {
         credited.push(order.orderId);
         return { outcome: 'credited', credit: { transactionId: `order:${order.orderId}`, points: 10, totalIncTax: order.totalIncTax, currency: 'USD', contactId: '0'.repeat(24) } };
@@ -79,7 +80,7 @@ async function merchantWithOrders(count: number, historyLimit = HISTORY_LIMIT) {
     placed.add(orderId);
     await client.workflow.getHandle(orderWorkflowId(merchantId, orderId)).signal(orderStatusChangedSignal, { newStatusId: 11 });
   };
-  return { worker, start, place, placed, credited, workflowId };
+  return { merchantId, worker, start, place, placed, fetched, credited, workflowId };
 }
 
 /** The merchant's runs, oldest first, each with its history. */
@@ -276,5 +277,52 @@ test.concurrent('while the webhook route hints that it is pressed, a run does no
     await untilRuns(m.workflowId, 'the next run to start children', (now) => (started(now[1]!.events).length > 0 ? true : undefined), 30_000);
     const [, run2] = await runs(m.workflowId);
     expect(started(run2!.events).filter((id) => children.includes(id))).toEqual([]);
+  });
+});
+
+/** The timer a deferred wake of `orderId` waits on (its summary names it), once the run has started it. */
+const wakeTimer = (events: HistoryEvent[], orderId: number) =>
+  events.find(
+    (e) =>
+      e.eventType === EventType.EVENT_TYPE_TIMER_STARTED &&
+      Buffer.from(e.userMetadata?.summary?.data ?? []).toString().includes(`wake order ${orderId} if it still runs`),
+  );
+
+test.concurrent("a wake deferred for an order of the run's own goes out before a continue-as-new, at once, not with the timer and not lost", async () => {
+  // Quiet is what a requested continue-as-new waits for (no child started or ended for 10 s), and the
+  // order's child stays running on its 60 s re-check: so the wake is still deferred when the run goes.
+  const m = await merchantWithOrders(1, 5_000);
+  await m.worker.runUntil(async () => {
+    await m.start();
+    const first = await settledRun(m.workflowId, 0);
+    expect(started(first.events)).toEqual([1]);
+    await new Promise((r) => setTimeout(r, Math.max(0, lastChildStart(first.events) + QUIET_MS + 500 - Date.now())));
+    // The checkout completes: the order leaves Incomplete, and its webhook reaches the merchant.
+    m.placed.add(1);
+    const handle = client.workflow.getHandle(m.workflowId);
+    await handle.signal(webhookEventsSignal, [{ scope: 'store/order/statusUpdated', hash: 'h', orderId: 1, previousStatusId: 0, newStatusId: 11 }]);
+    const timer = await untilRuns(m.workflowId, 'the wake to be deferred', (all) => (all.length === 1 ? wakeTimer(all[0]!.events, 1) : undefined));
+    await handle.signal(continueAsNewRequestedSignal);
+    await waitFor(async () => m.credited.includes(1), 20_000, 'order 1 to be credited');
+    const [run1] = await untilRuns(m.workflowId, 'the run to continue as new', (all) => (all.length >= 2 ? all : undefined));
+    const events = run1!.events;
+    const timerId = timer.timerStartedEventAttributes!.timerId;
+    const at = (type: number, match: (e: HistoryEvent) => boolean = () => true) => events.findIndex((e) => e.eventType === type && match(e));
+    const requested = at(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, (e) => e.workflowExecutionSignaledEventAttributes?.signalName === continueAsNewRequestedSignal.name);
+    const fired = at(EventType.EVENT_TYPE_TIMER_FIRED, (e) => e.timerFiredEventAttributes?.timerId === timerId);
+    // The request came while the wake was deferred (its timer had not fired): else this case tested nothing.
+    expect(requested).toBeGreaterThan(events.indexOf(timer));
+    expect(fired === -1 || fired > requested).toBe(true);
+    // The run sent the wake when it decided to go: it cancelled the timer instead of waiting it out,
+    const woke = at(EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, (e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.workflowExecution?.workflowId === orderWorkflowId(m.merchantId, 1));
+    expect(fired).toBe(-1);
+    expect(at(EventType.EVENT_TYPE_TIMER_CANCELED, (e) => e.timerCanceledEventAttributes?.timerId === timerId)).toBeGreaterThan(requested);
+    // and before the continue-as-new (the next run does not know the order as its own).
+    expect(woke).toBeGreaterThan(requested);
+    expect(woke).toBeLessThan(events.indexOf(closedAs(events)!));
+    expect(failedTasks(events)).toEqual([]);
+    // The order looked at BigCommerce twice (Incomplete, then placed) and was credited once.
+    expect(m.fetched).toEqual([1, 1]);
+    expect(m.credited).toEqual([1]);
   });
 });
