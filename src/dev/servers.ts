@@ -50,6 +50,13 @@ export async function freePort(except: readonly number[] = []): Promise<number> 
   }
 }
 
+/** `count` distinct free ports (see `freePort`), for a server that listens on several. */
+export async function freePorts(count: number, except: readonly number[] = []): Promise<number[]> {
+  const ports: number[] = [];
+  while (ports.length < count) ports.push(await freePort([...except, ...ports]));
+  return ports;
+}
+
 /** Well above the registered ports most services on a machine use. */
 const LOWEST_DRAWN_PORT = 10_000;
 
@@ -174,26 +181,25 @@ interface TemporalPorts {
  * start: such a file is moved aside, kept, and the server started afresh.
  */
 export async function startTemporal(opts: TemporalOptions): Promise<ManagedServer & { address: string; uiUrl?: string }> {
+  const log = opts.log ?? ((l) => process.stderr.write(`${l}\n`));
   let movedAside = false;
   for (let attempt = 1; ; attempt++) {
-    const grpc = opts.port ?? (await freePort());
-    const http = await freePort([grpc]);
-    const ports: TemporalPorts = { grpc, http, metrics: await freePort([grpc, http]) };
+    const drawn = await freePorts(opts.port === undefined ? 3 : 2, opts.port === undefined ? [] : [opts.port]);
+    const [http, metrics, grpc = opts.port] = drawn as [number, number, number?];
     try {
-      return await startTemporalOnce(opts, ports);
+      return await startTemporalOnce(opts, { grpc: grpc!, http, metrics });
     } catch (err) {
       const message = (err as Error).message;
       const taken = portTaken(message);
-      const drawn = [ports.http, ports.metrics, ...(opts.port === undefined ? [ports.grpc] : [])];
       if (taken !== undefined && drawn.includes(taken) && attempt < 3) {
-        (opts.log ?? ((l) => process.stderr.write(`${l}\n`)))(`Temporal's port ${taken} was taken by another process before the server bound it; starting it again on other ports`);
+        log(`Temporal's port ${taken} was taken by another process before the server bound it; starting it again on other ports`);
         continue;
       }
       if (movedAside || !opts.dbFile || !/no such table/i.test(message) || !existsSync(opts.dbFile)) throw err;
       const aside = `${opts.dbFile}.incomplete-${Date.now()}`;
       renameSync(opts.dbFile, aside);
       movedAside = true;
-      (opts.log ?? ((l) => process.stderr.write(`${l}\n`)))(`Temporal's database ${opts.dbFile} was left half-initialised by an interrupted first start; moved it to ${aside} and starting afresh`);
+      log(`Temporal's database ${opts.dbFile} was left half-initialised by an interrupted first start; moved it to ${aside} and starting afresh`);
     }
   }
 }

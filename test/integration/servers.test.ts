@@ -5,7 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { closeServer, startApi } from '../../src/api/server';
 import { loadConfig } from '../../src/config';
 import { MissingToolError, resolveTemporalBinary } from '../../src/dev/binaries';
-import { freePort, startStore, startTemporal, waitForPort } from '../../src/dev/servers';
+import { freePort, freePorts, startStore, startTemporal, waitForPort } from '../../src/dev/servers';
 import { logger } from '../../src/logger';
 import { openStore } from '../../src/store';
 import { ensureSearchAttributes } from '../../src/temporal/search-attributes';
@@ -15,9 +15,7 @@ const tmp = () => tempDir('bc-servers-');
 
 test('search attributes are registered on a persisted dev-server database that was created without them, once', async () => {
   const bin = await resolveTemporalBinary();
-  const port = await freePort();
-  const httpPort = await freePort([port]);
-  const metricsPort = await freePort([port, httpPort]);
+  const [port, httpPort, metricsPort] = (await freePorts(3)) as [number, number, number];
   const dbFile = path.join(tmp(), 'temporal.db');
   // A dev server whose database predates the attributes: no --search-attribute flags. Its ports all ours (see freePort).
   const ports = ['--port', String(port), '--http-port', String(httpPort), '--metrics-port', String(metricsPort)];

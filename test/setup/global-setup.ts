@@ -4,7 +4,7 @@ import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { resolveTemporalBinary } from '../../src/dev/binaries';
-import { freePort, startStore } from '../../src/dev/servers';
+import { freePort, freePorts, startStore } from '../../src/dev/servers';
 import { FAILURE_CONVERTER_PATH } from '../../src/temporal/codec';
 import { BigCommerceOrderIdKey, MerchantIdKey, StoreHashKey } from '../../src/temporal/search-attribute-keys';
 
@@ -26,9 +26,7 @@ export default async function globalSetup(): Promise<void> {
     bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), failureConverterPath: FAILURE_CONVERTER_PATH, logger: quietLogger }),
   ]);
   // All the server's public ports drawn by freePort (below the ephemeral range), none left to the SDK or the CLI: see freePort.
-  const port = await freePort();
-  const httpPort = await freePort([port]);
-  const metricsPort = await freePort([port, httpPort]);
+  const [port, httpPort, metricsPort] = (await freePorts(3)) as [number, number, number];
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: temporalBin },
