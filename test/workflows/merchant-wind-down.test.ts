@@ -288,11 +288,18 @@ const wakeTimer = (events: HistoryEvent[], orderId: number) =>
       Buffer.from(e.userMetadata?.summary?.data ?? []).toString().includes(`wake order ${orderId} if it still runs`),
   );
 
-test.concurrent("a wake deferred for an order of the run's own goes out before a continue-as-new, at once, not with the timer and not lost", async () => {
+/**
+ * One merchant with one order waiting Incomplete; past the quiet time its `statusUpdated` arrives
+ * (the wake is deferred, on a 3 s timer), then a continue-as-new request. Answers the first run's
+ * history, the wake's timer, and whether the run took the request while the wake was still
+ * deferred (a task started after the request and before the timer fired): only then does the
+ * run's handling of it say anything.
+ */
+async function deferredWakeThenContinueAsNew() {
   // Quiet is what a requested continue-as-new waits for (no child started or ended for 10 s), and the
   // order's child stays running on its 60 s re-check: so the wake is still deferred when the run goes.
   const m = await merchantWithOrders(1, 5_000);
-  await m.worker.runUntil(async () => {
+  return m.worker.runUntil(async () => {
     await m.start();
     const first = await settledRun(m.workflowId, 0);
     expect(started(first.events)).toEqual([1]);
@@ -310,19 +317,29 @@ test.concurrent("a wake deferred for an order of the run's own goes out before a
     const at = (type: number, match: (e: HistoryEvent) => boolean = () => true) => events.findIndex((e) => e.eventType === type && match(e));
     const requested = at(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, (e) => e.workflowExecutionSignaledEventAttributes?.signalName === continueAsNewRequestedSignal.name);
     const fired = at(EventType.EVENT_TYPE_TIMER_FIRED, (e) => e.timerFiredEventAttributes?.timerId === timerId);
-    // The request came while the wake was deferred (its timer had not fired): else this case tested nothing.
-    expect(requested).toBeGreaterThan(events.indexOf(timer));
-    expect(fired === -1 || fired > requested).toBe(true);
-    // The run sent the wake when it decided to go: it cancelled the timer instead of waiting it out,
-    const woke = at(EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, (e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.workflowExecution?.workflowId === orderWorkflowId(m.merchantId, 1));
-    expect(fired).toBe(-1);
-    expect(at(EventType.EVENT_TYPE_TIMER_CANCELED, (e) => e.timerCanceledEventAttributes?.timerId === timerId)).toBeGreaterThan(requested);
-    // and before the continue-as-new (the next run does not know the order as its own).
-    expect(woke).toBeGreaterThan(requested);
-    expect(woke).toBeLessThan(events.indexOf(closedAs(events)!));
-    expect(failedTasks(events)).toEqual([]);
-    // The order looked at BigCommerce twice (Incomplete, then placed) and was credited once.
-    expect(m.fetched).toEqual([1, 1]);
-    expect(m.credited).toEqual([1]);
+    const tookRequest = events.findIndex((e, i) => i > requested && e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
+    const inTime = requested > events.indexOf(timer) && tookRequest !== -1 && (fired === -1 || fired > tookRequest);
+    return { m, events, timerId, requested, fired, inTime };
   });
+}
+
+test.concurrent("a wake deferred for an order of the run's own goes out before a continue-as-new, at once, not with the timer and not lost", async () => {
+  // On a machine so loaded that the request reaches the run only after the 3 s timer has fired, the
+  // case has not happened: it is played again with a new merchant (three times at most).
+  let attempt = await deferredWakeThenContinueAsNew();
+  for (let tries = 1; !attempt.inTime && tries < 3; tries++) attempt = await deferredWakeThenContinueAsNew();
+  const { m, events, timerId, requested, fired } = attempt;
+  if (!attempt.inTime) throw new Error("three times the continue-as-new request reached the run only after the wake's 3 s timer had fired: the case never happened");
+  // The run sent the wake when it decided to go: it cancelled the timer instead of waiting it out,
+  const at = (type: number, match: (e: HistoryEvent) => boolean) => events.findIndex((e) => e.eventType === type && match(e));
+  expect(fired).toBe(-1);
+  expect(at(EventType.EVENT_TYPE_TIMER_CANCELED, (e) => e.timerCanceledEventAttributes?.timerId === timerId)).toBeGreaterThan(requested);
+  // and before the continue-as-new (the next run does not know the order as its own).
+  const woke = at(EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, (e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.workflowExecution?.workflowId === orderWorkflowId(m.merchantId, 1));
+  expect(woke).toBeGreaterThan(requested);
+  expect(woke).toBeLessThan(events.indexOf(closedAs(events)!));
+  expect(failedTasks(events)).toEqual([]);
+  // The order looked at BigCommerce twice (Incomplete, then placed) and was credited once.
+  expect(m.fetched).toEqual([1, 1]);
+  expect(m.credited).toEqual([1]);
 });
