@@ -182,6 +182,8 @@ interface TemporalPorts {
  */
 export async function startTemporal(opts: TemporalOptions): Promise<ManagedServer & { address: string; uiUrl?: string }> {
   const log = opts.log ?? ((l) => process.stderr.write(`${l}\n`));
+  // Else the wait for the server would meet whatever listens there, and time out talking to it.
+  if (opts.port !== undefined && !(await isPortFree(opts.port))) throw new Error(`Temporal dev server did not start: port ${opts.port} is already in use`);
   let movedAside = false;
   for (let attempt = 1; ; attempt++) {
     const drawn = await freePorts(opts.port === undefined ? 3 : 2, opts.port === undefined ? [] : [opts.port]);

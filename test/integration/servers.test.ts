@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { closeServer, startApi } from '../../src/api/server';
@@ -114,5 +115,20 @@ test('a Temporal database left half-initialised by an interrupted first start is
     await connection.close();
   } finally {
     await server.stop();
+  }
+});
+
+test('a gRPC port the caller chose that is in use: startTemporal says so at once, and starts nothing on another port', async () => {
+  const port = await freePort();
+  const squatter = net.createServer();
+  await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
+  const said: string[] = [];
+  try {
+    const started = Date.now();
+    await expect(startTemporal({ port, uiPort: null, namespace: 'default', log: (l) => said.push(l) })).rejects.toThrow(`port ${port} is already in use`);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(said).toEqual([]);
+  } finally {
+    await new Promise((r) => squatter.close(r));
   }
 });
