@@ -237,6 +237,11 @@ function nextOrdersCursor(cursor: SweepCursor, page: Order[]): SweepCursor {
   return { from: last, page: 1, seenAtFrom: page.filter((o) => modified(o) === last).map((o) => o.id) };
 }
 
+/** Outcomes a second look would not change: written, or nothing to write whatever happens (rule 1's zero points, no email). */
+const FINAL_OUTCOMES: readonly string[] = [...SETTLED_ORDER_OUTCOMES, 'deducted', 'already_deducted'];
+
+type WorkflowState = 'none' | 'waiting' | 'busy' | 'done' | 'ended';
+
 /**
  * Where the workflows of what the ledger lacks stand, 16 at a time: `none`
  * (never started: a lost webhook), `waiting` (running, with no workflow task or
@@ -255,11 +260,6 @@ function nextOrdersCursor(cursor: SweepCursor, page: Order[]): SweepCursor {
  * eight. An order whose task had fetched an Incomplete status just before it
  * changed is woken by the next sweep, or by its own re-check, whichever is first.
  */
-/** Outcomes a second look would not change: written, or nothing to write whatever happens (rule 1's zero points, no email). */
-const FINAL_OUTCOMES = [...SETTLED_ORDER_OUTCOMES, 'deducted', 'already_deducted'];
-
-type WorkflowState = 'none' | 'waiting' | 'busy' | 'done' | 'ended';
-
 async function workflowStates(workflowIds: string[]): Promise<WorkflowState[]> {
   const client = Context.current().client;
   const states: WorkflowState[] = [];

@@ -187,7 +187,7 @@ export type CreditResult =
 export type OrderResult = CreditResult | { outcome: 'not_found' | 'cancelled' | 'still_incomplete' | 'merchant_gone' };
 
 /** An order workflow's outcomes that a second look would not change: credited, or nothing to credit whatever happens (rule 1's zero points, no email). */
-export const SETTLED_ORDER_OUTCOMES: readonly string[] = ['credited', 'already_credited', 'zero_points', 'no_email'];
+export const SETTLED_ORDER_OUTCOMES: readonly OrderResult['outcome'][] = ['credited', 'already_credited', 'zero_points', 'no_email'];
 
 export type RefundResult =
   | { outcome: 'deducted' | 'already_deducted'; transactionId: string; points: number }

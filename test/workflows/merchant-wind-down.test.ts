@@ -280,6 +280,9 @@ test.concurrent('while the webhook route hints that it is pressed, a run does no
   });
 });
 
+/** Where the first event of `type` that `match` accepts stands in `events` (-1: none). */
+const indexOf = (events: HistoryEvent[], type: number, match: (e: HistoryEvent) => boolean = () => true) => events.findIndex((e) => e.eventType === type && match(e));
+
 /** The timer a deferred wake of `orderId` waits on (its summary names it), once the run has started it. */
 const wakeTimer = (events: HistoryEvent[], orderId: number) =>
   events.find(
@@ -314,10 +317,10 @@ async function deferredWakeThenContinueAsNew() {
     const [run1] = await untilRuns(m.workflowId, 'the run to continue as new', (all) => (all.length >= 2 ? all : undefined));
     const events = run1!.events;
     const timerId = timer.timerStartedEventAttributes!.timerId;
-    const at = (type: number, match: (e: HistoryEvent) => boolean = () => true) => events.findIndex((e) => e.eventType === type && match(e));
+    const at = (type: number, match?: (e: HistoryEvent) => boolean) => indexOf(events, type, match);
     const requested = at(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, (e) => e.workflowExecutionSignaledEventAttributes?.signalName === continueAsNewRequestedSignal.name);
     const fired = at(EventType.EVENT_TYPE_TIMER_FIRED, (e) => e.timerFiredEventAttributes?.timerId === timerId);
-    const tookRequest = events.findIndex((e, i) => i > requested && e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
+    const tookRequest = at(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, (e) => events.indexOf(e) > requested);
     const inTime = requested > events.indexOf(timer) && tookRequest !== -1 && (fired === -1 || fired > tookRequest);
     return { m, events, timerId, requested, fired, inTime };
   });
@@ -331,7 +334,7 @@ test.concurrent("a wake deferred for an order of the run's own goes out before a
   const { m, events, timerId, requested, fired } = attempt;
   if (!attempt.inTime) throw new Error("three times the continue-as-new request reached the run only after the wake's 3 s timer had fired: the case never happened");
   // The run sent the wake when it decided to go: it cancelled the timer instead of waiting it out,
-  const at = (type: number, match: (e: HistoryEvent) => boolean) => events.findIndex((e) => e.eventType === type && match(e));
+  const at = (type: number, match: (e: HistoryEvent) => boolean) => indexOf(events, type, match);
   expect(fired).toBe(-1);
   expect(at(EventType.EVENT_TYPE_TIMER_CANCELED, (e) => e.timerCanceledEventAttributes?.timerId === timerId)).toBeGreaterThan(requested);
   // and before the continue-as-new (the next run does not know the order as its own).
