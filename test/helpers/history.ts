@@ -25,8 +25,10 @@ export function workflowTime(events: HistoryEvent[], event: HistoryEvent, side: 
  * (PRESSED_FOR_MS, 500 ms after the latest of min(pressedAt, now)) begins a spell; a spell holds
  * events for at most 5 s from its beginning. `hints` are the run's hint signals and `pressedAt` what
  * each carried, in the same order. On a loaded machine a late task can begin a new spell mid-press.
+ * `hintedUntil` is when the latest pressure the run knew of passes (past the hold, the run still
+ * counts itself hinted until then).
  */
-export function spellAt(events: HistoryEvent[], hints: HistoryEvent[], pressedAt: number[], at: number): { began: number; holdsUntil: number } {
+export function spellAt(events: HistoryEvent[], hints: HistoryEvent[], pressedAt: number[], at: number): { began: number; holdsUntil: number; hintedUntil: number } {
   let began = 0;
   let until = 0;
   hints.forEach((h, i) => {
@@ -35,7 +37,7 @@ export function spellAt(events: HistoryEvent[], hints: HistoryEvent[], pressedAt
     if (until <= now) began = now;
     until = Math.max(until, Math.min(pressedAt[i]!, now) + 500);
   });
-  return { began, holdsUntil: Math.min(until, began + 5_000) };
+  return { began, holdsUntil: Math.min(until, began + 5_000), hintedUntil: until };
 }
 
 /** How long a workflow's work waited in one run's history, over a window of epoch ms (see `taskWaits`). */

@@ -226,16 +226,22 @@ test.concurrent('children that stay quiet do not hold a run: it continues as new
   });
 });
 
-test.concurrent('while the webhook route hints that it is pressed, a run does not wait for its children to go quiet', async () => {
+/**
+ * One merchant of 60 orders whose webhook route is pressed from the first event on: the API hints it
+ * (in a sale, with each batch of events), here every 300 ms, until the first run continues as new.
+ * The merchant holds the events for the spell's 5 s, then starts what its history has room for
+ * (fewer than 60), and wants to continue as new. Hinting from the start (not once the children have
+ * started) keeps the case about the quiet time on a loaded machine: however late the tasks come, the
+ * hints are there when the run's room is used up. Answers the first run's history, its workflow
+ * tasks from its last child's start to its continue-as-new (each with what the merchant's rule in
+ * src/workflows/merchant.ts says of it: still holding events, hinted, quiet, and so whether the run
+ * goes there), and the next run's history.
+ */
+async function pressedMerchant() {
   // Room for the hints' signals below the limit: the run must go because it wants to, not because it is full.
   const limit = 300;
   const m = await merchantWithOrders(60, limit);
-  await m.worker.runUntil(async () => {
-    // The route is pressed from the first event on: the API hints it (in a sale, with each batch of
-    // events), here every 300 ms. The merchant holds the events for the spell's 5 s, then starts what
-    // its history has room for, and wants to continue as new. Hinting from the start (not once the
-    // children have started) keeps the case about the quiet time on a loaded machine: however late the
-    // tasks come, the hints are there when the run's room is used up.
+  return m.worker.runUntil(async () => {
     let hinting = true;
     const sentAt: number[] = []; // each hint's pressedAt, in the order of the signals
     const hints = (async () => {
@@ -258,26 +264,52 @@ test.concurrent('while the webhook route hints that it is pressed, a run does no
       await hints;
     }
     const run1 = all[0]!.events;
-    const children = started(run1);
-    expect(children.length).toBeGreaterThan(0);
-    expect(children.length).toBeLessThan(60);
-    // It went before its children went quiet (10 s after the last start, in the workflow's own time),
-    // none of them ended; or, when a spell of the press held it past that (on a loaded machine a late
-    // task can begin another spell), in the first task once that spell's hold was over.
-    const canAt = workflowTime(run1, closedAs(run1)!, 'before');
-    const quietAt = workflowTime(run1, run1.filter((e) => e.eventType === EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED).at(-1)!) + QUIET_MS;
     // The run's first webhook signal is the one that started it, with the orders; the hints follow, in the order they were sent.
     const hinted = run1.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === webhookEventsSignal.name).slice(1);
-    const holdEnd = spellAt(run1, hinted, sentAt, canAt).holdsUntil;
-    const tasksAfterHold = run1.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED && eventMs(e) >= holdEnd && eventMs(e) < canAt);
-    expect({ beforeQuiet: canAt < quietAt, firstTaskAfterHold: canAt >= holdEnd && tasksAfterHold.length === 0 }).not.toEqual({ beforeQuiet: false, firstTaskAfterHold: false });
-    expect(run1.length).toBeLessThan(limit);
-    expect(completed(run1)).toEqual([]);
-    // The next run starts the orders the first one carried, not those it had started.
+    const lastStart = workflowTime(run1, run1.filter((e) => e.eventType === EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED).at(-1)!);
+    const quietAt = lastStart + QUIET_MS;
+    const wentAt = workflowTime(run1, closedAs(run1)!, 'before');
+    // Each task that completed (a refused one decided nothing), by the workflow's clock.
+    const tasks = run1
+      .filter((e, i) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED && run1[i + 1]?.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+      .map(eventMs)
+      .filter((at) => at >= lastStart && at <= wentAt)
+      .map((at) => {
+        const spell = spellAt(run1, hinted, sentAt, at);
+        const held = at < spell.holdsUntil;
+        const isHinted = at < spell.hintedUntil;
+        const quiet = at >= quietAt;
+        return { at, held, hinted: isHinted, quiet, goes: !held && (quiet || isHinted) };
+      });
     await untilRuns(m.workflowId, 'the next run to start children', (now) => (started(now[1]!.events).length > 0 ? true : undefined), 30_000);
     const [, run2] = await runs(m.workflowId);
-    expect(started(run2!.events).filter((id) => children.includes(id))).toEqual([]);
+    return { limit, run1, run2: run2!.events, lastStart, quietAt, wentAt, tasks };
   });
+}
+
+test.concurrent('while the webhook route hints that it is pressed, a run does not wait for its children to go quiet', async () => {
+  // The case needs a task, before the children go quiet, that takes a hint within its 500 ms and is
+  // past the spell's hold. On a machine so loaded that the hints all reach the run later than that,
+  // it has not happened: it is played again with a new merchant (three times at most).
+  const happened = (a: Awaited<ReturnType<typeof pressedMerchant>>) => a.tasks.some((t) => t.goes && !t.quiet);
+  let attempt = await pressedMerchant();
+  for (let tries = 1; !happened(attempt) && tries < 3; tries++) attempt = await pressedMerchant();
+  const { limit, run1, run2, lastStart, quietAt, wentAt, tasks } = attempt;
+  const told = tasks.map((t) => `+${t.at - lastStart} ms${t.held ? ' held' : ''}${t.hinted ? ' hinted' : ''}${t.quiet ? ' quiet' : ''}`).join(', ');
+  if (!happened(attempt)) throw new Error(`three times no hint reached the run in time, past its hold and before its children went quiet: the case never happened (last tasks from the last child's start: ${told})`);
+  const children = started(run1);
+  expect(children.length).toBeGreaterThan(0);
+  expect(children.length).toBeLessThan(60);
+  // It went at the first task where the rule has it go (past the hold, and hinted or quiet), which
+  // here is before its children went quiet (10 s after the last start, in the workflow's own time),
+  // none of them having ended.
+  const first = tasks.find((t) => t.goes)!;
+  if (first.at !== wentAt) throw new Error(`the run went at +${wentAt - lastStart} ms, not at its first task past the hold and hinted or quiet (+${first.at - lastStart} ms); tasks: ${told}`);
+  expect(wentAt).toBeLessThan(quietAt);
+  expect(run1.length).toBeLessThan(limit);
+  expect(completed(run1)).toEqual([]);
+  // The next run starts the orders the first one carried, not those it had started.
+  expect(started(run2).filter((id) => children.includes(id))).toEqual([]);
 });
 
 /** Where the first event of `type` that `match` accepts stands in `events` (-1: none). */
