@@ -147,6 +147,16 @@ const QUIET_MS = 10_000;
  * credited (or with nothing to credit), the order is not started again (rule 7
  * revives an order that ended without a credit): its fetch came after the
  * change, and a new run would only fetch it to end `already_credited`.
+ *
+ * Since OWN_ORDERS_WAIT, a `statusUpdated` for an order of this run's own
+ * whose end it has not heard of goes to the deferred wake at once, instead of
+ * first asking to start the order again (a start that a running workflow
+ * refuses). The workflow may have ended credited a moment before, its report
+ * still on its way to this run: the start then made a new run that fetched
+ * the order only to end `already_credited`. Now the wake waits for the report
+ * (or WAKE_AFTER_MS): ended credited or with nothing to credit, nothing more
+ * is done; ended otherwise (not found, or given up Incomplete), the order is
+ * started again, as rule 7 wants; still running, it is woken.
  */
 const WAKE_AFTER_MS = 3_000;
 
@@ -160,6 +170,7 @@ const WIND_DOWN = 'merchant-winds-down-before-continue-as-new';
 const QUIET_FROM_STARTS = 'merchant-quiet-counts-from-child-starts';
 const CHILD_START_TASKS = 'merchant-counts-the-task-of-each-child-start';
 const DEFERRED_WAKES = 'merchant-defers-the-wake-of-its-own-running-orders';
+const OWN_ORDERS_WAIT = 'merchant-waits-for-its-own-orders-before-starting-them-again';
 
 /** One sweep in progress: where each list continues, and what it found so far. */
 interface Sweep {
@@ -306,6 +317,8 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   const eventsPerChild = patched(CHILD_START_TASKS) ? EVENTS_PER_CHILD + EVENTS_PER_CHILD_START_TASK : EVENTS_PER_CHILD;
   // Runs started before DEFERRED_WAKES wake a running order at once (and replay so).
   const defersWakes = patched(DEFERRED_WAKES);
+  // Runs started before OWN_ORDERS_WAIT first ask to start again an order of their own that left Incomplete (and replay so).
+  const ownOrdersWait = defersWakes && patched(OWN_ORDERS_WAIT);
   /**
    * This run's own orders: order id → its starts in flight and children running (a `created` and a
    * `statusUpdated` in one batch start it twice, and the refused start may be answered first). And
@@ -554,7 +567,11 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
     if (already) return;
     try {
       await condition(() => !ownOrders.has(orderId) || sendDeferredWakes, WAKE_AFTER_MS, { summary: `wake order ${orderId} if it still runs` });
-      if (ownOrders.has(orderId)) await wakeOrder(orderId, deferredWakes.get(orderId)!);
+      const newStatusId = deferredWakes.get(orderId)!;
+      if (ownOrders.has(orderId)) await wakeOrder(orderId, newStatusId);
+      // (OWN_ORDERS_WAIT) It ended with nothing credited, or it was never this run's (a duplicate `created` whose start
+      // was refused): started again, or woken where it runs. On a continue-as-new too: the next run would not know of it.
+      else if (ownOrdersWait && !ownOrdersSettled.has(orderId) && !(await startOrder(orderId, true))) await wakeOrder(orderId, newStatusId);
     } finally {
       deferredWakes.delete(orderId);
     }
@@ -585,6 +602,11 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
         if (event.previousStatusId !== 0 || event.newStatusId === 0) return;
         // (DEFERRED_WAKES) An order this run's own workflow credited was placed when it fetched it: nothing to look at.
         if (defersWakes && ownOrdersSettled.has(event.orderId)) return;
+        // (OWN_ORDERS_WAIT) One of this run's own whose end it has not heard of: its wake waits for that end, or WAKE_AFTER_MS.
+        if (ownOrdersWait && ownOrders.has(event.orderId)) {
+          void wakeIfStillRunning(event.orderId, event.newStatusId);
+          return;
+        }
         // An order that left Incomplete after its workflow gave up (or never started) is looked at again.
         if (await startOrder(event.orderId, true)) return;
         // A deferred wake is not awaited: the events after it go on meanwhile.

@@ -37,8 +37,11 @@ type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 const childOrderId = (e: HistoryEvent, attrs: 'childWorkflowExecutionStartedEventAttributes' | 'childWorkflowExecutionCompletedEventAttributes') =>
   Number(e[attrs]!.workflowExecution!.workflowId!.split(':').pop());
 
-/** A merchant with `count` order webhooks in one signal; orders are credited once the test marks them placed. */
-async function merchantWithOrders(count: number, historyLimit = HISTORY_LIMIT) {
+/**
+ * A merchant with `count` order webhooks in one signal; orders are credited once the test marks them
+ * placed. `fetch`, when given, answers an order's fetch instead (null: BigCommerce does not know it).
+ */
+async function merchantWithOrders(count: number, historyLimit = HISTORY_LIMIT, fetch?: (orderId: number) => Promise<OrderSnapshot | null>) {
   const merchantId = `wind-down-${++seq}`;
   const taskQueue = `wind-down-${seq}`;
   const placed = new Set<number>();
@@ -58,7 +61,7 @@ async function merchantWithOrders(count: number, historyLimit = HISTORY_LIMIT) {
     taskQueue,
     workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
     activities: {
-      fetchOrder: async ({ orderId }: { orderId: number }) => (fetched.push(orderId), snapshot(orderId)),
+      fetchOrder: async ({ orderId }: { orderId: number }) => (fetched.push(orderId), fetch ? fetch(orderId) : snapshot(orderId)),
       creditOrder: async ({ order }: { order: OrderSnapshot }): Promise<CreditResult> => {
         credited.push(order.orderId);
         return { outcome: 'credited', credit: { transactionId: `order:${order.orderId}`, points: 10, totalIncTax: order.totalIncTax, currency: 'USD', contactId: '0'.repeat(24) } };
@@ -80,7 +83,7 @@ async function merchantWithOrders(count: number, historyLimit = HISTORY_LIMIT) {
     placed.add(orderId);
     await client.workflow.getHandle(orderWorkflowId(merchantId, orderId)).signal(orderStatusChangedSignal, { newStatusId: 11 });
   };
-  return { merchantId, worker, start, place, placed, fetched, credited, workflowId };
+  return { merchantId, worker, start, place, placed, fetched, credited, workflowId, snapshot };
 }
 
 /** The merchant's runs, oldest first, each with its history. */
@@ -377,4 +380,41 @@ test.concurrent("a wake deferred for an order of the run's own goes out before a
   // The order looked at BigCommerce twice (Incomplete, then placed) and was credited once.
   expect(m.fetched).toEqual([1, 1]);
   expect(m.credited).toEqual([1]);
+});
+
+test.concurrent("an order of the run's own that ends with nothing credited while its wake is deferred is started again, not left to the sweep", async () => {
+  // The order's first fetch is held until the test lets it answer "not found" (an order BigCommerce
+  // lists a moment late); its status change reaches the merchant meanwhile, while the order's
+  // workflow is the run's own and running, so the wake is deferred.
+  let answerFirst: (order: OrderSnapshot | null) => void = () => undefined;
+  const first = new Promise<OrderSnapshot | null>((r) => (answerFirst = r));
+  let fetches = 0;
+  const m: Awaited<ReturnType<typeof merchantWithOrders>> = await merchantWithOrders(1, 5_000, (orderId) => (++fetches === 1 ? first : Promise.resolve(m.snapshot(orderId))));
+  await m.worker.runUntil(async () => {
+    await m.start();
+    await waitFor(async () => fetches === 1, 20_000, 'the order to be fetched');
+    m.placed.add(1);
+    await client.workflow.getHandle(m.workflowId).signal(webhookEventsSignal, [{ scope: 'store/order/statusUpdated', hash: 'h', orderId: 1, previousStatusId: 0, newStatusId: 11 }]);
+    const timer = await untilRuns(m.workflowId, 'the wake to be deferred', (all) => wakeTimer(all[0]!.events, 1));
+    answerFirst(null);
+    await waitFor(async () => m.credited.includes(1), 20_000, 'order 1 to be credited');
+    const [run] = await runs(m.workflowId);
+    const events = run!.events;
+    const at = (type: number, match: (e: HistoryEvent) => boolean) => indexOf(events, type, match);
+    const isOrder1 = (e: HistoryEvent) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId === orderWorkflowId(m.merchantId, 1);
+    // The run heard the order end, stopped waiting (the timer cancelled, not fired) and started it again:
+    const ended = at(EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED, () => true);
+    expect(ended).toBeGreaterThan(events.indexOf(timer));
+    const timerId = timer.timerStartedEventAttributes!.timerId;
+    expect(at(EventType.EVENT_TYPE_TIMER_FIRED, (e) => e.timerFiredEventAttributes?.timerId === timerId)).toBe(-1);
+    const starts = events.filter((e) => e.eventType === EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED && isOrder1(e)).map((e) => events.indexOf(e));
+    expect(starts).toHaveLength(2);
+    expect(starts[1]).toBeGreaterThan(ended);
+    // and asked for no start while the first ran (the server would have refused it).
+    expect(at(EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED, () => true)).toBe(-1);
+    expect(failedTasks(events)).toEqual([]);
+    // BigCommerce was asked twice (not found, then placed), and the order credited once.
+    expect(m.fetched).toEqual([1, 1]);
+    expect(m.credited).toEqual([1]);
+  });
 });
