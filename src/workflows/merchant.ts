@@ -149,14 +149,19 @@ const QUIET_MS = 10_000;
  * change, and a new run would only fetch it to end `already_credited`.
  *
  * Since OWN_ORDERS_WAIT, a `statusUpdated` for an order of this run's own
- * whose end it has not heard of goes to the deferred wake at once, instead of
- * first asking to start the order again (a start that a running workflow
- * refuses). The workflow may have ended credited a moment before, its report
- * still on its way to this run: the start then made a new run that fetched
- * the order only to end `already_credited`. Now the wake waits for the report
- * (or WAKE_AFTER_MS): ended credited or with nothing to credit, nothing more
- * is done; ended otherwise (not found, or given up Incomplete), the order is
- * started again, as rule 7 wants; still running, it is woken.
+ * whose end it has not heard of no longer asks to start the order again
+ * (rule 7's revival, which a running workflow refuses): the workflow may have
+ * ended credited a moment before, its report still on its way to this run,
+ * and the start then made a new run that fetched the order only to end
+ * `already_credited`. It asks for the start a duplicate `created` would
+ * (refused unless the workflow failed; the refusal's round trip also gives a
+ * backlogged order time to run its first task before the wake's timer
+ * begins), and the deferred wake then waits for the report (or
+ * WAKE_AFTER_MS): ended credited or with nothing to credit, nothing more is
+ * done; ended otherwise (not found, or given up Incomplete), the order is
+ * started again, as rule 7 wants; still running, it is woken. Before, an
+ * order of the run's own that ended so while its wake was deferred was left
+ * to the reconciliation.
  */
 const WAKE_AFTER_MS = 3_000;
 
@@ -602,9 +607,10 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
         if (event.previousStatusId !== 0 || event.newStatusId === 0) return;
         // (DEFERRED_WAKES) An order this run's own workflow credited was placed when it fetched it: nothing to look at.
         if (defersWakes && ownOrdersSettled.has(event.orderId)) return;
-        // (OWN_ORDERS_WAIT) One of this run's own whose end it has not heard of: its wake waits for that end, or WAKE_AFTER_MS.
+        // (OWN_ORDERS_WAIT) One of this run's own whose end it has not heard of is not started again here: it is asked
+        // to start as a duplicate `created` would (refused unless it failed), and its deferred wake sees to the rest.
         if (ownOrdersWait && ownOrders.has(event.orderId)) {
-          void wakeIfStillRunning(event.orderId, event.newStatusId);
+          if (!(await startOrder(event.orderId))) void wakeIfStillRunning(event.orderId, event.newStatusId);
           return;
         }
         // An order that left Incomplete after its workflow gave up (or never started) is looked at again.
