@@ -39,9 +39,9 @@ const childOrderId = (e: HistoryEvent, attrs: 'childWorkflowExecutionStartedEven
 
 /**
  * A merchant with `count` order webhooks in one signal; orders are credited once the test marks them
- * placed. `fetch`, when given, answers an order's fetch instead (null: BigCommerce does not know it).
+ * placed. `fetchAnswer`, when given, answers an order's fetch instead (null: BigCommerce does not know it).
  */
-async function merchantWithOrders(count: number, historyLimit = HISTORY_LIMIT, fetch?: (orderId: number) => Promise<OrderSnapshot | null>) {
+async function merchantWithOrders(count: number, historyLimit = HISTORY_LIMIT, fetchAnswer?: (orderId: number) => Promise<OrderSnapshot | null>) {
   const merchantId = `wind-down-${++seq}`;
   const taskQueue = `wind-down-${seq}`;
   const placed = new Set<number>();
@@ -61,7 +61,7 @@ async function merchantWithOrders(count: number, historyLimit = HISTORY_LIMIT, f
     taskQueue,
     workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
     activities: {
-      fetchOrder: async ({ orderId }: { orderId: number }) => (fetched.push(orderId), fetch ? fetch(orderId) : snapshot(orderId)),
+      fetchOrder: async ({ orderId }: { orderId: number }) => (fetched.push(orderId), fetchAnswer ? fetchAnswer(orderId) : snapshot(orderId)),
       creditOrder: async ({ order }: { order: OrderSnapshot }): Promise<CreditResult> => {
         credited.push(order.orderId);
         return { outcome: 'credited', credit: { transactionId: `order:${order.orderId}`, points: 10, totalIncTax: order.totalIncTax, currency: 'USD', contactId: '0'.repeat(24) } };
