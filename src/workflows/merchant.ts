@@ -31,6 +31,7 @@ import {
   OrderStatus,
   SETTLED_ORDER_OUTCOMES,
   orderStatusChangedSignal,
+  orderWaitingSignal,
   orderWorkflowId,
   MERCHANT_WORKFLOW_TASK_TIMEOUT,
   RECONCILE_OVERLAP_MS,
@@ -162,6 +163,17 @@ const QUIET_MS = 10_000;
  * started again, as rule 7 wants; still running, it is woken. Before, an
  * order of the run's own that ended so while its wake was deferred was left
  * to the reconciliation.
+ *
+ * Since REPORTED_WAITS, the run does not guess: an order whose first fetch
+ * finds it Incomplete tells the run that started it (`orderWaiting`, order.ts
+ * REPORTS_WAITING), and the status change of an order of the run's own wakes
+ * it only once it has said so, at once if it already has. One that has not
+ * (it is fetching, or waits for a worker behind a backlog of children) will
+ * see the change when it fetches, and is left alone; one that ends is seen to
+ * as above; a continue-as-new still sends the wakes waiting. No start is
+ * asked for and no timer kept for it. With the 3 s guess, a checkout rush
+ * whose children queued longer than that had up to a tenth of its orders
+ * woken in the task that credits them, and fetched twice.
  */
 const WAKE_AFTER_MS = 3_000;
 
@@ -176,6 +188,7 @@ const QUIET_FROM_STARTS = 'merchant-quiet-counts-from-child-starts';
 const CHILD_START_TASKS = 'merchant-counts-the-task-of-each-child-start';
 const DEFERRED_WAKES = 'merchant-defers-the-wake-of-its-own-running-orders';
 const OWN_ORDERS_WAIT = 'merchant-waits-for-its-own-orders-before-starting-them-again';
+const REPORTED_WAITS = 'merchant-wakes-its-own-orders-once-they-report-waiting';
 
 /** One sweep in progress: where each list continues, and what it found so far. */
 interface Sweep {
@@ -324,6 +337,8 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   const defersWakes = patched(DEFERRED_WAKES);
   // Runs started before OWN_ORDERS_WAIT first ask to start again an order of their own that left Incomplete (and replay so).
   const ownOrdersWait = defersWakes && patched(OWN_ORDERS_WAIT);
+  // Runs started before REPORTED_WAITS wake an order of their own if it still runs WAKE_AFTER_MS later (and replay so).
+  const reportedWaits = ownOrdersWait && patched(REPORTED_WAITS);
   /**
    * This run's own orders: order id → its starts in flight and children running (a `created` and a
    * `statusUpdated` in one batch start it twice, and the refused start may be answered first). And
@@ -333,6 +348,11 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   const deferredWakes = new Map<number, number>();
   /** This run's own orders whose workflow ended with an outcome a second look would not change (credited, or nothing to credit). */
   const ownOrdersSettled = new Set<number>();
+  /** (REPORTED_WAITS) This run's own orders that said their first fetch found them Incomplete, until they end. */
+  const ownOrdersWaiting = new Set<number>();
+  setHandler(orderWaitingSignal, ({ orderId }) => {
+    if (ownOrders.has(orderId)) ownOrdersWaiting.add(orderId);
+  });
   let sendDeferredWakes = false;
   // Children of this run that have not ended yet (see WIND_DOWN), and when the last one started or ended (workflow time).
   let childrenRunning = 0;
@@ -542,7 +562,10 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
     const release = () => {
       const n = (ownOrders.get(orderId) ?? 1) - 1;
       if (n > 0) ownOrders.set(orderId, n);
-      else ownOrders.delete(orderId);
+      else {
+        ownOrders.delete(orderId);
+        ownOrdersWaiting.delete(orderId);
+      }
     };
     return startOnce('order', () =>
       startChild(orderWorkflow, {
@@ -565,13 +588,17 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
     );
   };
 
-  /** DEFERRED_WAKES: wakes an order of this run's own that left Incomplete if it still runs WAKE_AFTER_MS later. */
+  /**
+   * DEFERRED_WAKES: wakes an order of this run's own that left Incomplete if it still runs WAKE_AFTER_MS later
+   * (since REPORTED_WAITS: once it has said it waits); one that ended is seen to (OWN_ORDERS_WAIT).
+   */
   async function wakeIfStillRunning(orderId: number, newStatusId: number): Promise<void> {
     const already = deferredWakes.has(orderId);
     deferredWakes.set(orderId, newStatusId);
     if (already) return;
     try {
-      await condition(() => !ownOrders.has(orderId) || sendDeferredWakes, WAKE_AFTER_MS, { summary: `wake order ${orderId} if it still runs` });
+      if (reportedWaits) await condition(() => ownOrdersWaiting.has(orderId) || !ownOrders.has(orderId) || sendDeferredWakes);
+      else await condition(() => !ownOrders.has(orderId) || sendDeferredWakes, WAKE_AFTER_MS, { summary: `wake order ${orderId} if it still runs` });
       const newStatusId = deferredWakes.get(orderId)!;
       if (ownOrders.has(orderId)) await wakeOrder(orderId, newStatusId);
       // (OWN_ORDERS_WAIT) It ended with nothing credited, or it was never this run's (a duplicate `created` whose start
@@ -610,7 +637,8 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
         // (OWN_ORDERS_WAIT) One of this run's own whose end it has not heard of is not started again here: it is asked
         // to start as a duplicate `created` would (refused unless it failed), and its deferred wake sees to the rest.
         if (ownOrdersWait && ownOrders.has(event.orderId)) {
-          if (!(await startOrder(event.orderId))) void wakeIfStillRunning(event.orderId, event.newStatusId);
+          // (REPORTED_WAITS) Without the guess, nothing to start: it is woken once it says it waits, or seen to when it ends.
+          if (reportedWaits || !(await startOrder(event.orderId))) void wakeIfStillRunning(event.orderId, event.newStatusId);
           return;
         }
         // An order that left Incomplete after its workflow gave up (or never started) is looked at again.

@@ -136,6 +136,13 @@ export const credentialsRenewedSignal = defineSignal('credentialsRenewed');
 /** Start a fresh run now (after a key rotation: the new run's history holds only payloads of the new key). */
 export const continueAsNewRequestedSignal = defineSignal('continueAsNewRequested');
 
+/**
+ * From an order workflow to the merchant run that started it: its first fetch found the order
+ * Incomplete, and it now waits for the status to change. The merchant wakes such an order when
+ * the order's `statusUpdated` comes, and only such an order (see merchant.ts, REPORTED_WAITS).
+ */
+export const orderWaitingSignal = defineSignal<[{ orderId: number }]>('orderWaiting');
+
 /** The order's status changed: an incomplete order re-checks it now rather than at its next timer. */
 export const orderStatusChangedSignal = defineSignal<[{ newStatusId: number }]>('orderStatusChanged');
 

@@ -1,7 +1,7 @@
-import { condition, patched, setHandler } from '@temporalio/workflow';
+import { condition, getExternalWorkflowHandle, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { bigcommerce, bigcommerceLocal, store, storeLocal } from './activities';
 import { credentialGuard, unlessMerchantGone } from './credentials';
-import { OrderStatus, orderStatusChangedSignal, type OrderResult, type OrderSnapshot, type OrderWorkflowInput } from './messages';
+import { merchantWorkflowId, OrderStatus, orderStatusChangedSignal, orderWaitingSignal, type OrderResult, type OrderSnapshot, type OrderWorkflowInput } from './messages';
 
 const FIRST_RECHECK_MS = 60_000;
 const MAX_RECHECK_MS = 6 * 3_600_000;
@@ -17,6 +17,14 @@ export const KEEP_WAKEUP_DURING_FETCH = 'order-keeps-wakeup-during-fetch';
 
 /** Patch id: the fetch and the credit run as local activities (runs recorded before used regular ones). */
 export const LOCAL_ACTIVITIES = 'order-local-activities';
+
+/**
+ * Patch id: an order whose first fetch finds it Incomplete tells the merchant run that started it
+ * (`orderWaiting`), which then wakes it when its status changes, instead of guessing from the time
+ * that it waits (merchant.ts, REPORTED_WAITS). Orders started by an import, or by a run that has
+ * since continued as new, report nothing (the signal to a closed run fails, and is let go).
+ */
+export const REPORTS_WAITING = 'order-reports-waiting-to-its-merchant';
 
 /**
  * One order: fetch it, wait while it is Incomplete, credit it once (rules 1–3).
@@ -40,6 +48,8 @@ async function creditWhenPlaced({ merchantId, orderId }: OrderWorkflowInput): Pr
 
   const fetch = () => withCredentials(() => activities.fetchOrder.executeWithOptions({ summary: `fetch order ${orderId}` }, [{ merchantId, orderId }]));
   let order: OrderSnapshot | null = await fetch();
+  // Not when a status change came meanwhile: the order looks again at once.
+  if (order?.statusId === OrderStatus.Incomplete && !statusChanged && patched(REPORTS_WAITING)) await reportWaiting(merchantId, orderId);
   let waited = 0;
   let delay = FIRST_RECHECK_MS;
   while (order?.statusId === OrderStatus.Incomplete) {
@@ -57,4 +67,17 @@ async function creditWhenPlaced({ merchantId, orderId }: OrderWorkflowInput): Pr
   if (!order) return { outcome: 'not_found' };
   if (order.statusId === OrderStatus.Cancelled || order.statusId === OrderStatus.Declined) return { outcome: 'cancelled' };
   return activities.creditOrder.executeWithOptions({ summary: `credit order ${orderId} (${order.totalIncTax} ${order.currency})` }, [{ merchantId, order }]);
+}
+
+/**
+ * REPORTS_WAITING: to the merchant run that started this order. Awaited: its answer is an event of
+ * this workflow, and one arriving during the task that credits would make the server refuse that
+ * task's completion (its retry fetches again). A run that has closed cannot be told; let go.
+ */
+async function reportWaiting(merchantId: string, orderId: number): Promise<void> {
+  const parent = workflowInfo().parent;
+  if (parent?.workflowId !== merchantWorkflowId(merchantId)) return;
+  await getExternalWorkflowHandle(parent.workflowId, parent.runId)
+    .signal(orderWaitingSignal, { orderId })
+    .catch(() => undefined);
 }
