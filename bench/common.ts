@@ -177,6 +177,16 @@ export async function merchantActivity(client: Client, workflowId: string, from:
   return `merchant: ${runsBegun} run(s) begun, ${waits.length} tasks, ${failures.length} failed${failed.length ? ` (${failed.join(', ')})` : ''}; work waited p50 ${w.p50} / p99 ${w.p99} / max ${w.max} ms (${worst.toStart} ms of it until its last attempt started)`;
 }
 
+/** How many events the merchant's runs wrote into their histories between `from` and `to` (epoch ms). */
+export async function merchantEvents(client: Client, workflowId: string, from: number, to: number): Promise<number> {
+  let n = 0;
+  for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+    const { events } = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+    n += (events ?? []).filter((e) => eventMs(e) >= from && eventMs(e) <= to).length;
+  }
+  return n;
+}
+
 /**
  * A fresh merchant run (continue-as-new asked for, as `npm run rotate-keys`
  * does), settled: a phase measured after it does not meet the run's
