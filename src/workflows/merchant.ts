@@ -129,6 +129,12 @@ const HOLD_AT_MOST_EVENTS = 1_000;
 const EVENTS_PER_CHILD = 6;
 const EVENTS_PER_CHILD_START_TASK = 3;
 const EVENTS_PER_RUNNING_CHILD = 4;
+/**
+ * Since REPORTED_WAITS, a child may also say once that it waits Incomplete (a signal, and the task
+ * that reads it): room is kept for that too, for each child started and each running child that
+ * has not said so yet.
+ */
+const EVENTS_PER_WAIT_REPORT = 4;
 const QUIET_MS = 10_000;
 
 /**
@@ -368,8 +374,12 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   }
   const room = Math.max(20, Math.floor(input.historyLimit / 10));
   /** How many more children this run may start and still have room for their reports. */
+  const reportRoom = reportedWaits ? EVENTS_PER_WAIT_REPORT : 0;
   const childrenRoom = () =>
-    Math.floor((input.historyLimit - room - workflowInfo().historyLength - EVENTS_PER_RUNNING_CHILD * childrenRunning) / eventsPerChild);
+    Math.floor(
+      (input.historyLimit - room - workflowInfo().historyLength - EVENTS_PER_RUNNING_CHILD * childrenRunning - reportRoom * Math.max(0, childrenRunning - ownOrdersWaiting.size)) /
+        (eventsPerChild + reportRoom),
+    );
   const continueAsNewWanted = () => freshRunRequested || workflowInfo().continueAsNewSuggested || (windsDown && childrenRoom() <= 0);
   /** When this run's children count as quiet: none running, or none started or ended for QUIET_MS. */
   const quietAt = () => (childrenRunning === 0 ? 0 : lastChildAt + QUIET_MS);

@@ -358,6 +358,26 @@ const wakeOf = (events: HistoryEvent[], merchantId: string) =>
 
 const statusUpdated = [{ scope: 'store/order/statusUpdated' as const, hash: 'h', orderId: 1, previousStatusId: 0, newStatusId: 11 }];
 
+type Merchant = Awaited<ReturnType<typeof merchantWithOrders>>;
+
+/** Starts the merchant; once its order's first fetch is held, runs `meanwhile`, then sends the order's status change and waits until the run has taken it. */
+async function statusChangeWhileFetching(m: Merchant, held: ReturnType<typeof firstFetchHeld>, meanwhile: () => Promise<void> = async () => undefined) {
+  await m.start();
+  await waitFor(async () => held.fetching(), 20_000, 'the order to be fetched');
+  await meanwhile();
+  m.placed.add(1);
+  await client.workflow.getHandle(m.workflowId).signal(webhookEventsSignal, statusUpdated);
+  await untilRuns(m.workflowId, 'the status change to be taken', (all) => (lastSignal(all[0]!.events, webhookEventsSignal.name).taken ? true : undefined));
+}
+
+/** How each of these cases ends: no timer for the wake and no failed task in the run; the order fetched twice and credited once. */
+function expectFetchedTwiceCreditedOnce(m: Merchant, events: HistoryEvent[]) {
+  expect(wakeTimer(events, 1)).toBeUndefined();
+  expect(failedTasks(events)).toEqual([]);
+  expect(m.fetched).toEqual([1, 1]);
+  expect(m.credited).toEqual([1]);
+}
+
 test.concurrent("an order of the run's own that waits Incomplete says so, and its status change then wakes it in the task that takes it, with no timer", async () => {
   const m = await merchantWithOrders(1, 5_000);
   await m.worker.runUntil(async () => {
@@ -372,10 +392,7 @@ test.concurrent("an order of the run's own that waits Incomplete says so, and it
     const woke = wakeOf(events, m.merchantId);
     expect(woke).toBeGreaterThan(change);
     expect(events.slice(change, woke).filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)).toHaveLength(1);
-    expect(wakeTimer(events, 1)).toBeUndefined();
-    expect(failedTasks(events)).toEqual([]);
-    expect(m.fetched).toEqual([1, 1]);
-    expect(m.credited).toEqual([1]);
+    expectFetchedTwiceCreditedOnce(m, events);
   });
 });
 
@@ -385,11 +402,7 @@ test.concurrent("an order of the run's own whose status changes while it fetches
   const held = firstFetchHeld();
   const m = await merchantWithOrders(1, 5_000, held.fetchAnswer);
   await m.worker.runUntil(async () => {
-    await m.start();
-    await waitFor(async () => held.fetching(), 20_000, 'the order to be fetched');
-    m.placed.add(1);
-    await client.workflow.getHandle(m.workflowId).signal(webhookEventsSignal, statusUpdated);
-    await untilRuns(m.workflowId, 'the status change to be taken', (all) => (lastSignal(all[0]!.events, webhookEventsSignal.name).taken ? true : undefined));
+    await statusChangeWhileFetching(m, held);
     held.answer({ ...m.snapshot(1), statusId: 0 });
     await waitFor(async () => m.credited.includes(1), 20_000, 'order 1 to be credited');
     const [run] = await runs(m.workflowId);
@@ -397,11 +410,8 @@ test.concurrent("an order of the run's own whose status changes while it fetches
     const report = lastSignal(events, orderWaitingSignal.name).at;
     expect(report).toBeGreaterThan(lastSignal(events, webhookEventsSignal.name).at);
     expect(wakeOf(events, m.merchantId)).toBeGreaterThan(report);
-    expect(wakeTimer(events, 1)).toBeUndefined();
     expect(indexOf(events, EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED)).toBe(-1);
-    expect(failedTasks(events)).toEqual([]);
-    expect(m.fetched).toEqual([1, 1]);
-    expect(m.credited).toEqual([1]);
+    expectFetchedTwiceCreditedOnce(m, events);
   });
 });
 
@@ -412,15 +422,11 @@ test.concurrent("a wake the run keeps for an order of its own goes out before a 
   const held = firstFetchHeld();
   const m = await merchantWithOrders(1, 5_000, held.fetchAnswer);
   await m.worker.runUntil(async () => {
-    await m.start();
-    await waitFor(async () => held.fetching(), 20_000, 'the order to be fetched');
-    const first = await untilRuns(m.workflowId, 'the order to start', (all) => (started(all[0]!.events).length > 0 ? all[0] : undefined));
-    await new Promise((r) => setTimeout(r, Math.max(0, lastChildStart(first!.events) + QUIET_MS + 500 - Date.now())));
-    m.placed.add(1);
-    const handle = client.workflow.getHandle(m.workflowId);
-    await handle.signal(webhookEventsSignal, statusUpdated);
-    await untilRuns(m.workflowId, 'the status change to be taken', (all) => (lastSignal(all[0]!.events, webhookEventsSignal.name).taken ? true : undefined));
-    await handle.signal(continueAsNewRequestedSignal);
+    await statusChangeWhileFetching(m, held, async () => {
+      const first = await untilRuns(m.workflowId, 'the order to start', (all) => (started(all[0]!.events).length > 0 ? all[0] : undefined));
+      await new Promise((r) => setTimeout(r, Math.max(0, lastChildStart(first!.events) + QUIET_MS + 500 - Date.now())));
+    });
+    await client.workflow.getHandle(m.workflowId).signal(continueAsNewRequestedSignal);
     const [run1] = await untilRuns(m.workflowId, 'the run to continue as new', (all) => (all.length >= 2 ? all : undefined));
     // The held fetch answers what it saw before the change; its report goes to a closed run, the wake is already there.
     held.answer({ ...m.snapshot(1), statusId: 0 });
@@ -431,11 +437,8 @@ test.concurrent("a wake the run keeps for an order of its own goes out before a 
     const woke = wakeOf(events, m.merchantId);
     expect(woke).toBeGreaterThan(requested);
     expect(woke).toBeLessThan(events.indexOf(closedAs(events)!));
-    expect(wakeTimer(events, 1)).toBeUndefined();
-    expect(failedTasks(events)).toEqual([]);
     // The order looked at BigCommerce twice (Incomplete, then placed) and was credited once.
-    expect(m.fetched).toEqual([1, 1]);
-    expect(m.credited).toEqual([1]);
+    expectFetchedTwiceCreditedOnce(m, events);
   });
 });
 
@@ -445,11 +448,7 @@ test.concurrent("an order of the run's own that ends with nothing credited while
   const held = firstFetchHeld();
   const m = await merchantWithOrders(1, 5_000, held.fetchAnswer);
   await m.worker.runUntil(async () => {
-    await m.start();
-    await waitFor(async () => held.fetching(), 20_000, 'the order to be fetched');
-    m.placed.add(1);
-    await client.workflow.getHandle(m.workflowId).signal(webhookEventsSignal, statusUpdated);
-    await untilRuns(m.workflowId, 'the status change to be taken', (all) => (lastSignal(all[0]!.events, webhookEventsSignal.name).taken ? true : undefined));
+    await statusChangeWhileFetching(m, held);
     held.answer(null);
     await waitFor(async () => m.credited.includes(1), 20_000, 'order 1 to be credited');
     const [run] = await runs(m.workflowId);
@@ -460,10 +459,7 @@ test.concurrent("an order of the run's own that ends with nothing credited while
     expect(starts).toHaveLength(2);
     expect(starts[1]).toBeGreaterThan(indexOf(events, EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED));
     expect(indexOf(events, EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED)).toBe(-1);
-    expect(wakeTimer(events, 1)).toBeUndefined();
-    expect(failedTasks(events)).toEqual([]);
     // BigCommerce was asked twice (not found, then placed), and the order credited once.
-    expect(m.fetched).toEqual([1, 1]);
-    expect(m.credited).toEqual([1]);
+    expectFetchedTwiceCreditedOnce(m, events);
   });
 });
