@@ -155,31 +155,22 @@ const QUIET_MS = 10_000;
  * revives an order that ended without a credit): its fetch came after the
  * change, and a new run would only fetch it to end `already_credited`.
  *
- * Since OWN_ORDERS_WAIT, a `statusUpdated` for an order of this run's own
- * whose end it has not heard of no longer asks to start the order again
- * (rule 7's revival, which a running workflow refuses): the workflow may have
- * ended credited a moment before, its report still on its way to this run,
- * and the start then made a new run that fetched the order only to end
- * `already_credited`. It asks for the start a duplicate `created` would
- * (refused unless the workflow failed; the refusal's round trip also gives a
- * backlogged order time to run its first task before the wake's timer
- * begins), and the deferred wake then waits for the report (or
- * WAKE_AFTER_MS): ended credited or with nothing to credit, nothing more is
- * done; ended otherwise (not found, or given up Incomplete), the order is
- * started again, as rule 7 wants; still running, it is woken. Before, an
- * order of the run's own that ended so while its wake was deferred was left
- * to the reconciliation.
- *
  * Since REPORTED_WAITS, the run does not guess: an order whose first fetch
  * finds it Incomplete tells the run that started it (`orderWaiting`, order.ts
  * REPORTS_WAITING), and the status change of an order of the run's own wakes
  * it only once it has said so, at once if it already has. One that has not
  * (it is fetching, or waits for a worker behind a backlog of children) will
- * see the change when it fetches, and is left alone; one that ends is seen to
- * as above; a continue-as-new still sends the wakes waiting. No start is
- * asked for and no timer kept for it. With the 3 s guess, a checkout rush
- * whose children queued longer than that had up to a tenth of its orders
- * woken in the task that credits them, and fetched twice.
+ * see the change when it fetches, and is left alone. No start is asked for
+ * and no timer kept: with the 3 s guess, a checkout rush whose children queued
+ * longer than that had up to a tenth of its orders woken in the task that
+ * credits them, and fetched twice. Nor is such an order started again while
+ * the run has not heard of its end (rule 7's revival, which a running
+ * workflow refuses): it may have ended credited a moment before, its report
+ * on its way, and the start then made a new run that fetched the order only
+ * to end `already_credited`. Once it has ended, it is started again only if
+ * it ended with nothing credited (not found, or given up Incomplete): before,
+ * one that ended so while its wake was deferred was left to the
+ * reconciliation. A continue-as-new still sends the wakes kept.
  */
 const WAKE_AFTER_MS = 3_000;
 
@@ -193,7 +184,6 @@ const WIND_DOWN = 'merchant-winds-down-before-continue-as-new';
 const QUIET_FROM_STARTS = 'merchant-quiet-counts-from-child-starts';
 const CHILD_START_TASKS = 'merchant-counts-the-task-of-each-child-start';
 const DEFERRED_WAKES = 'merchant-defers-the-wake-of-its-own-running-orders';
-const OWN_ORDERS_WAIT = 'merchant-waits-for-its-own-orders-before-starting-them-again';
 const REPORTED_WAITS = 'merchant-wakes-its-own-orders-once-they-report-waiting';
 
 /** One sweep in progress: where each list continues, and what it found so far. */
@@ -341,10 +331,8 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   const eventsPerChild = patched(CHILD_START_TASKS) ? EVENTS_PER_CHILD + EVENTS_PER_CHILD_START_TASK : EVENTS_PER_CHILD;
   // Runs started before DEFERRED_WAKES wake a running order at once (and replay so).
   const defersWakes = patched(DEFERRED_WAKES);
-  // Runs started before OWN_ORDERS_WAIT first ask to start again an order of their own that left Incomplete (and replay so).
-  const ownOrdersWait = defersWakes && patched(OWN_ORDERS_WAIT);
   // Runs started before REPORTED_WAITS wake an order of their own if it still runs WAKE_AFTER_MS later (and replay so).
-  const reportedWaits = ownOrdersWait && patched(REPORTED_WAITS);
+  const reportedWaits = defersWakes && patched(REPORTED_WAITS);
   /**
    * This run's own orders: order id → its starts in flight and children running (a `created` and a
    * `statusUpdated` in one batch start it twice, and the refused start may be answered first). And
@@ -600,7 +588,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
 
   /**
    * DEFERRED_WAKES: wakes an order of this run's own that left Incomplete if it still runs WAKE_AFTER_MS later
-   * (since REPORTED_WAITS: once it has said it waits); one that ended is seen to (OWN_ORDERS_WAIT).
+   * (since REPORTED_WAITS: once it has said it waits; one that ended is started again if it ended with nothing credited).
    */
   async function wakeIfStillRunning(orderId: number, newStatusId: number): Promise<void> {
     const already = deferredWakes.has(orderId);
@@ -611,9 +599,9 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
       else await condition(() => !ownOrders.has(orderId) || sendDeferredWakes, WAKE_AFTER_MS, { summary: `wake order ${orderId} if it still runs` });
       const newStatusId = deferredWakes.get(orderId)!;
       if (ownOrders.has(orderId)) await wakeOrder(orderId, newStatusId);
-      // (OWN_ORDERS_WAIT) It ended with nothing credited, or it was never this run's (a duplicate `created` whose start
+      // (REPORTED_WAITS) It ended with nothing credited, or it was never this run's (a duplicate `created` whose start
       // was refused): started again, or woken where it runs. On a continue-as-new too: the next run would not know of it.
-      else if (ownOrdersWait && !ownOrdersSettled.has(orderId) && !(await startOrder(orderId, true))) await wakeOrder(orderId, newStatusId);
+      else if (reportedWaits && !ownOrdersSettled.has(orderId) && !(await startOrder(orderId, true))) await wakeOrder(orderId, newStatusId);
     } finally {
       deferredWakes.delete(orderId);
     }
@@ -644,11 +632,10 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
         if (event.previousStatusId !== 0 || event.newStatusId === 0) return;
         // (DEFERRED_WAKES) An order this run's own workflow credited was placed when it fetched it: nothing to look at.
         if (defersWakes && ownOrdersSettled.has(event.orderId)) return;
-        // (OWN_ORDERS_WAIT) One of this run's own whose end it has not heard of is not started again here: it is asked
-        // to start as a duplicate `created` would (refused unless it failed), and its deferred wake sees to the rest.
-        if (ownOrdersWait && ownOrders.has(event.orderId)) {
-          // (REPORTED_WAITS) Without the guess, nothing to start: it is woken once it says it waits, or seen to when it ends.
-          if (reportedWaits || !(await startOrder(event.orderId))) void wakeIfStillRunning(event.orderId, event.newStatusId);
+        // (REPORTED_WAITS) One of this run's own whose end it has not heard of is not started again: it is woken once
+        // it says it waits, or seen to when it ends.
+        if (reportedWaits && ownOrders.has(event.orderId)) {
+          void wakeIfStillRunning(event.orderId, event.newStatusId);
           return;
         }
         // An order that left Incomplete after its workflow gave up (or never started) is looked at again.
