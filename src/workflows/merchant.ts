@@ -587,21 +587,22 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   };
 
   /**
-   * DEFERRED_WAKES: wakes an order of this run's own that left Incomplete if it still runs WAKE_AFTER_MS later
-   * (since REPORTED_WAITS: once it has said it waits; one that ended is started again if it ended with nothing credited).
+   * DEFERRED_WAKES: the wake of an order of this run's own that left Incomplete, sent if it still runs WAKE_AFTER_MS
+   * later (since REPORTED_WAITS: once it has said it waits; one that ended is started again if it ended with nothing
+   * credited). A later status change of the same order replaces the one to send.
    */
-  async function wakeIfStillRunning(orderId: number, newStatusId: number): Promise<void> {
+  async function deferWake(orderId: number, newStatusId: number): Promise<void> {
     const already = deferredWakes.has(orderId);
     deferredWakes.set(orderId, newStatusId);
     if (already) return;
     try {
       if (reportedWaits) await condition(() => ownOrdersWaiting.has(orderId) || !ownOrders.has(orderId) || sendDeferredWakes);
       else await condition(() => !ownOrders.has(orderId) || sendDeferredWakes, WAKE_AFTER_MS, { summary: `wake order ${orderId} if it still runs` });
-      const newStatusId = deferredWakes.get(orderId)!;
-      if (ownOrders.has(orderId)) await wakeOrder(orderId, newStatusId);
+      const latest = deferredWakes.get(orderId)!;
+      if (ownOrders.has(orderId)) await wakeOrder(orderId, latest);
       // (REPORTED_WAITS) It ended with nothing credited, or it was never this run's (a duplicate `created` whose start
       // was refused): started again, or woken where it runs. On a continue-as-new too: the next run would not know of it.
-      else if (reportedWaits && !ownOrdersSettled.has(orderId) && !(await startOrder(orderId, true))) await wakeOrder(orderId, newStatusId);
+      else if (reportedWaits && !ownOrdersSettled.has(orderId) && !(await startOrder(orderId, true))) await wakeOrder(orderId, latest);
     } finally {
       deferredWakes.delete(orderId);
     }
@@ -635,13 +636,13 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
         // (REPORTED_WAITS) One of this run's own whose end it has not heard of is not started again: it is woken once
         // it says it waits, or seen to when it ends.
         if (reportedWaits && ownOrders.has(event.orderId)) {
-          void wakeIfStillRunning(event.orderId, event.newStatusId);
+          void deferWake(event.orderId, event.newStatusId);
           return;
         }
         // An order that left Incomplete after its workflow gave up (or never started) is looked at again.
         if (await startOrder(event.orderId, true)) return;
         // A deferred wake is not awaited: the events after it go on meanwhile.
-        if (defersWakes && ownOrders.has(event.orderId)) void wakeIfStillRunning(event.orderId, event.newStatusId);
+        if (defersWakes && ownOrders.has(event.orderId)) void deferWake(event.orderId, event.newStatusId);
         else await wakeOrder(event.orderId, event.newStatusId);
         return;
     }
