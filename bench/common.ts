@@ -145,6 +145,13 @@ export async function timedRedemption(sys: Awaited<ReturnType<typeof startSystem
   return { ms: performance.now() - t, status: res.status, body: res.body };
 }
 
+/** The history of every run of `workflowId` (every run of a merchant's chain), as the visibility store lists them. */
+async function* runHistories(client: Client, workflowId: string) {
+  for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+    yield (await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory()).events ?? [];
+  }
+}
+
 /**
  * One line on what the merchant workflow did over a phase (epoch ms
  * `from`..`to`), read from the histories of its runs: how many runs began
@@ -161,9 +168,8 @@ export async function merchantActivity(client: Client, workflowId: string, from:
   let worst = { total: 0, toStart: 0 };
   const failures: TaskWaits['failures'] = [];
   let runsBegun = 0;
-  for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
-    const { events } = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
-    const run = taskWaits(events ?? [], from, to);
+  for await (const events of runHistories(client, workflowId)) {
+    const run = taskWaits(events, from, to);
     waits.push(...run.waits);
     if (run.worst.total > worst.total) worst = run.worst;
     failures.push(...run.failures);
@@ -180,10 +186,7 @@ export async function merchantActivity(client: Client, workflowId: string, from:
 /** How many events the merchant's runs wrote into their histories between `from` and `to` (epoch ms). */
 export async function merchantEvents(client: Client, workflowId: string, from: number, to: number): Promise<number> {
   let n = 0;
-  for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
-    const { events } = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
-    n += (events ?? []).filter((e) => eventMs(e) >= from && eventMs(e) <= to).length;
-  }
+  for await (const events of runHistories(client, workflowId)) n += events.filter((e) => eventMs(e) >= from && eventMs(e) <= to).length;
   return n;
 }
 
