@@ -370,6 +370,13 @@ async function statusChangeWhileFetching(m: Merchant, held: ReturnType<typeof fi
   await untilRuns(m.workflowId, 'the status change to be taken', (all) => (lastSignal(all[0]!.events, webhookEventsSignal.name).taken ? true : undefined));
 }
 
+/** Gives the held first fetch its answer, waits for the order's credit, and answers the first run's history. */
+async function answerThenCredited(m: Merchant, held: ReturnType<typeof firstFetchHeld>, order: OrderSnapshot | null): Promise<HistoryEvent[]> {
+  held.answer(order);
+  await waitFor(async () => m.credited.includes(1), 20_000, 'order 1 to be credited');
+  return (await runs(m.workflowId))[0]!.events;
+}
+
 /** How each of these cases ends: no timer for the wake and no failed task in the run; the order fetched twice and credited once. */
 function expectFetchedTwiceCreditedOnce(m: Merchant, events: HistoryEvent[]) {
   expect(wakeTimer(events, 1)).toBeUndefined();
@@ -403,10 +410,7 @@ test.concurrent("an order of the run's own whose status changes while it fetches
   const m = await merchantWithOrders(1, 5_000, held.fetchAnswer);
   await m.worker.runUntil(async () => {
     await statusChangeWhileFetching(m, held);
-    held.answer({ ...m.snapshot(1), statusId: 0 });
-    await waitFor(async () => m.credited.includes(1), 20_000, 'order 1 to be credited');
-    const [run] = await runs(m.workflowId);
-    const events = run!.events;
+    const events = await answerThenCredited(m, held, { ...m.snapshot(1), statusId: 0 });
     const report = lastSignal(events, orderWaitingSignal.name).at;
     expect(report).toBeGreaterThan(lastSignal(events, webhookEventsSignal.name).at);
     expect(wakeOf(events, m.merchantId)).toBeGreaterThan(report);
@@ -427,11 +431,9 @@ test.concurrent("a wake the run keeps for an order of its own goes out before a 
       await new Promise((r) => setTimeout(r, Math.max(0, lastChildStart(first!.events) + QUIET_MS + 500 - Date.now())));
     });
     await client.workflow.getHandle(m.workflowId).signal(continueAsNewRequestedSignal);
-    const [run1] = await untilRuns(m.workflowId, 'the run to continue as new', (all) => (all.length >= 2 ? all : undefined));
+    await untilRuns(m.workflowId, 'the run to continue as new', (all) => (all.length >= 2 ? all : undefined));
     // The held fetch answers what it saw before the change; its report goes to a closed run, the wake is already there.
-    held.answer({ ...m.snapshot(1), statusId: 0 });
-    await waitFor(async () => m.credited.includes(1), 20_000, 'order 1 to be credited');
-    const events = run1!.events;
+    const events = await answerThenCredited(m, held, { ...m.snapshot(1), statusId: 0 });
     // The run sent the wake when it decided to go, before the continue-as-new (the next run does not know the order as its own).
     const requested = lastSignal(events, continueAsNewRequestedSignal.name).at;
     const woke = wakeOf(events, m.merchantId);
@@ -449,10 +451,7 @@ test.concurrent("an order of the run's own that ends with nothing credited while
   const m = await merchantWithOrders(1, 5_000, held.fetchAnswer);
   await m.worker.runUntil(async () => {
     await statusChangeWhileFetching(m, held);
-    held.answer(null);
-    await waitFor(async () => m.credited.includes(1), 20_000, 'order 1 to be credited');
-    const [run] = await runs(m.workflowId);
-    const events = run!.events;
+    const events = await answerThenCredited(m, held, null);
     const isOrder1 = (e: HistoryEvent) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId === orderWorkflowId(m.merchantId, 1);
     // The run heard the order end, and started it again; it asked for no start while the order ran.
     const starts = events.filter((e) => e.eventType === EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED && isOrder1(e)).map((e) => events.indexOf(e));
