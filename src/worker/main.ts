@@ -11,9 +11,13 @@ import { createWorker, startWorkerMetrics } from './worker';
 async function main() {
   const config = configOrExit();
   const metricsServer = await startWorkerMetrics(config, DEFAULT_METRICS_PORT.worker);
+  if (metricsServer) logger.info({ address: metricsServer.address() }, 'metrics served');
   await requireSearchAttributes(config);
   const store = await openStore(config.MONGODB_URI, keyring(config), { schema: schemaFor(config.NODE_ENV) });
+  logger.info('store open');
+  const started = Date.now();
   const { worker, connection } = await createWorker({ config, store });
+  logger.info({ ms: Date.now() - started }, 'worker created');
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, temporal: config.TEMPORAL_ADDRESS }, 'worker polling');
   // The SDK's runtime turns SIGINT/SIGTERM into a graceful shutdown: run() returns once in-flight tasks finish.
   await worker.run();

@@ -2,6 +2,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { existsSync } from 'node:fs';
 import { createActivities } from '../activities';
 import { keyring } from '../config';
+import { logger } from '../logger';
 import type { Config } from '../config';
 import { freePort } from '../dev/servers';
 import { serveMetrics } from '../observability/metrics';
@@ -89,5 +90,6 @@ export async function startWorkerMetrics(config: Pick<Config, 'HOST' | 'METRICS_
 function workflowCode(bundle: WorkerOptions['workflowBundle']): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
   if (bundle) return { workflowBundle: bundle };
   if (existsSync(PREBUILT_BUNDLE)) return { workflowBundle: { codePath: PREBUILT_BUNDLE } };
+  logger.info('no prebuilt workflow bundle (npm run build makes one): bundling the workflows from source');
   return { workflowsPath: require.resolve('../workflows') };
 }

@@ -11,6 +11,7 @@ import { Chains } from '../../src/ledger/postings';
 import type { OrderSnapshot } from '../../src/workflows/messages';
 import { openStore } from '../../src/store';
 import { startSystem, type System, uniqueId, waitFor } from '../helpers/system';
+import { startWorkerProcess } from '../helpers/worker-process';
 
 /**
  * Rule 7 and issue "reads stay fast": balances and counts are running totals on
@@ -252,15 +253,7 @@ test('a worker process killed (SIGKILL) in the middle of a backlog: the next wor
   for (let i = 0; i < 150; i++) sys.sandbox.createOrder(account.storeHash, { totalIncTax: `${1 + (i % 4)}.0000`, email: `k${i % 5}@example.com` });
   await sys.sandbox.delivery.idle();
 
-  const root = path.resolve(__dirname, '..', '..');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], {
-    cwd: root,
-    env: { ...process.env, ...sys.env, METRICS_PORT: '0', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise((r) => child.once('exit', r));
+  const worker = startWorkerProcess({ ...sys.env, METRICS_PORT: '0' }, { logLevel: 'warn' });
   let creditedWhenKilled: number;
   // Killed mid-backlog, between two of the merchant's own workflow tasks if such a moment comes
   // before 60 orders are credited (on a loaded machine the merchant may be busy the whole time): a
@@ -272,13 +265,14 @@ test('a worker process killed (SIGKILL) in the middle of a backlog: the next wor
   const merchant = sys.client.workflow.getHandle(`bigcommerce-merchant:${m}`);
   const merchantTaskStarted = async () => (await merchant.describe()).raw.pendingWorkflowTask?.state === temporal.api.enums.v1.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_STARTED;
   try {
-    creditedWhenKilled = await waitFor(async () => {
-      const n = (await sys.state(m)).body.stats.ordersCredited as number;
-      return n >= 20 && (n >= 60 || !(await merchantTaskStarted())) ? n : undefined;
-    }, 90_000, `the worker process to credit some orders (stderr: ${stderr.slice(-500)})`, 20);
+    creditedWhenKilled = await worker.whileRunning(
+      waitFor(async () => {
+        const n = (await sys.state(m)).body.stats.ordersCredited as number;
+        return n >= 20 && (n >= 60 || !(await merchantTaskStarted())) ? n : undefined;
+      }, 90_000, 'the worker process to credit some orders', 20),
+    );
   } finally {
-    child.kill('SIGKILL');
-    await exited;
+    await worker.stop('SIGKILL');
   }
   expect(creditedWhenKilled).toBeLessThan(150);
 

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { freePort } from '../../src/dev/servers';
 import { registry } from '../../src/observability/metrics';
 import { ingestGauge } from '../../src/worker/ingest-first';
 import { startSystem, type System, waitFor } from '../helpers/system';
+import { startWorkerProcess } from '../helpers/worker-process';
 
 /** Prometheus metrics (CONTRACT §3 `/metrics`): the contract's counters, and the SDK's temporal_* series from a worker process. */
 let sys: System;
@@ -99,26 +98,20 @@ test('loyalty_webhook_pressure: 1 while 4 or more webhooks are in flight at once
 
 test('a worker process serves its metrics and the Temporal SDK temporal_* series on METRICS_PORT', async () => {
   const port = await freePort();
-  const root = path.resolve(__dirname, '..', '..');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], {
-    cwd: root,
-    env: { ...process.env, ...sys.env, METRICS_PORT: String(port), TEMPORAL_TASK_QUEUE: `metrics-${port}`, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const worker = startWorkerProcess({ ...sys.env, METRICS_PORT: String(port), TEMPORAL_TASK_QUEUE: `metrics-${port}` });
   try {
-    const text = await waitFor(async () => {
-      // Bounded: while the worker bundles its workflows at start, its event loop may not answer for a while.
-      const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
-      const body = res ? await res.text().catch(() => '') : '';
-      return body.includes('temporal_') ? body : undefined;
-    }, 90_000, `worker metrics on :${port} (stderr: ${stderr.slice(-500)})`, 500);
+    // The worker bundles its workflows at start (it runs from source): its event loop may not answer for a while, so each request is bounded.
+    const text = await worker.whileRunning(
+      waitFor(async () => {
+        const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
+        const body = res ? await res.text().catch(() => '') : '';
+        return body.includes('temporal_') ? body : undefined;
+      }, 90_000, `worker metrics on :${port}`, 500),
+    );
     expect(text).toMatch(/^temporal_\w+/m);
     expect(text).toContain('# TYPE loyalty_points_credited_total counter');
     expect(text).toContain('loyalty_process_cpu_seconds_total');
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await worker.stop();
   }
 }, 120_000);
