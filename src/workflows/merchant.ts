@@ -51,6 +51,7 @@ import {
   unpackEvents,
 } from './messages';
 import { orderWorkflow } from './order';
+import { PressSpells } from './press';
 import { redemptionWorkflow } from './redemption';
 import { refundWorkflow } from './refund';
 
@@ -91,15 +92,11 @@ interface Carried {
 const MAX_BATCH = 50;
 
 /**
- * Holding events while the API's webhook route is pressed (`IngestHint`): a
- * hint keeps the route pressed for this long after it was sent; a hold lasts
- * at most this long from the first hint of a spell; and fewer than this many
- * events are ever held, the oldest beyond it start at once (held events are
- * carried across continue-as-new, and a backlog is better spent in the
- * children's queue than in this run's memory).
+ * Holding events while the API's webhook route is pressed (`IngestHint`, spells
+ * in press.ts): fewer than this many events are ever held, the oldest beyond it
+ * start at once (held events are carried across continue-as-new, and a backlog
+ * is better spent in the children's queue than in this run's memory).
  */
-const PRESSED_FOR_MS = 500;
-const HOLD_AT_MOST_MS = 5_000;
 const HOLD_AT_MOST_EVENTS = 1_000;
 
 /**
@@ -185,6 +182,7 @@ const QUIET_FROM_STARTS = 'merchant-quiet-counts-from-child-starts';
 const CHILD_START_TASKS = 'merchant-counts-the-task-of-each-child-start';
 const DEFERRED_WAKES = 'merchant-defers-the-wake-of-its-own-running-orders';
 const REPORTED_WAITS = 'merchant-wakes-its-own-orders-once-they-report-waiting';
+const SPELLS_BY_HINT_TIME = 'merchant-tells-spells-of-pressure-apart-by-the-hints-own-time';
 
 /** One sweep in progress: where each list continues, and what it found so far. */
 interface Sweep {
@@ -246,19 +244,14 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
     counters.eventsReceived++;
     events.push(event);
   });
-  // A spell of webhook pressure: from the first hint until PRESSED_FOR_MS after the last (workflow time).
-  // Not carried across continue-as-new: a new run is unpressed until the next hint.
-  let pressedSince = 0;
-  let pressedUntil = 0;
+  // Spells of webhook pressure (press.ts), in workflow time. Not carried across continue-as-new: a new run is unpressed until the next hint.
+  const press = new PressSpells();
   setHandler(webhookEventsSignal, (batch, hint) => {
     counters.eventsReceived += batch.length;
     events.push(...batch);
     // Runs recorded before HOLD_WHILE_PRESSED ignored hints (and replay so).
     if (hint?.pressedAt === undefined || !patched(HOLD_WHILE_PRESSED)) return;
-    // Bounded by this workflow's clock: a hint read late (the worker was away) or from a clock ahead presses no longer.
-    const now = Date.now();
-    if (pressedUntil <= now) pressedSince = now;
-    pressedUntil = Math.max(pressedUntil, Math.min(hint.pressedAt, now) + PRESSED_FOR_MS);
+    press.hint(hint.pressedAt, Date.now(), patched(SPELLS_BY_HINT_TIME));
   });
   let freshRunRequested = false;
   setHandler(continueAsNewRequestedSignal, () => void (freshRunRequested = true));
@@ -321,7 +314,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   // While the webhook route is pressed (holdWhilePressed), a continue-as-new that is not yet due by
   // `historyLimit` waits for the spell to pass: its task would otherwise hold the signals that arrive
   // meanwhile for a second or two in Temporal (README, Performance).
-  const pressedTill = () => Math.min(pressedUntil, pressedSince + HOLD_AT_MOST_MS);
+  const pressedTill = () => press.holdsUntil;
   const pressedNow = () => Date.now() < pressedTill();
 
   // Runs started before WIND_DOWN continue as new the old way, those before QUIET_FROM_STARTS count quiet from ends only,
@@ -374,7 +367,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   const quiet = () => Date.now() >= quietAt();
   // While the route is pressed (hinted, past a spell's hold too), signals come every few ms: a continue-as-new's task
   // meets one whatever the children do, and waiting for them only fills the run up to `historyLimit` (QUIET_FROM_STARTS).
-  const hinted = () => quietFromStarts && Date.now() < pressedUntil;
+  const hinted = () => quietFromStarts && Date.now() < press.until;
   /** To continue as new now: due by `historyLimit`, or wanted, not pressed and (since WIND_DOWN) quiet or hinted. */
   const continueAsNewNow = () =>
     workflowInfo().historyLength >= input.historyLimit || (continueAsNewWanted() && !pressedNow() && (!windsDown || quiet() || hinted()));
@@ -650,7 +643,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
 
   /**
    * While the API's webhook route is pressed, new events wait instead of
-   * starting their workflows, for at most HOLD_AT_MOST_MS of a spell and
+   * starting their workflows, for at most HOLD_AT_MOST_MS (press.ts) of a spell and
    * HOLD_AT_MOST_EVENTS events: on a machine the API shares with a yielding
    * worker, starting them would take the Temporal server's time that the
    * acknowledgements need, and the worker would not run them yet (README,

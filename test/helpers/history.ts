@@ -1,4 +1,5 @@
 import { temporal } from '@temporalio/proto';
+import { PressSpells } from '../../src/workflows/press';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -21,23 +22,18 @@ export function workflowTime(events: HistoryEvent[], event: HistoryEvent, side: 
 
 /**
  * The spell of the webhook route's press that a merchant run was in at workflow time `at`, by the
- * merchant's rule (src/workflows/merchant.ts): a hint taken once the pressure it knew of had passed
- * (PRESSED_FOR_MS, 500 ms after the latest of min(pressedAt, now)) begins a spell; a spell holds
- * events for at most 5 s from its beginning. `hints` are the run's hint signals and `pressedAt` what
- * each carried, in the same order. On a loaded machine a late task can begin a new spell mid-press.
- * `hintedUntil` is when the latest pressure the run knew of passes (past the hold, the run still
- * counts itself hinted until then).
+ * merchant's own rule (src/workflows/press.ts, with SPELLS_BY_HINT_TIME): each hint replayed at the
+ * workflow time it was read. `hints` are the run's hint signals and `pressedAt` what each carried, in
+ * the same order. `holdsUntil`: until when the run held new events; `hintedUntil`: when the latest
+ * pressure the run knew of passes (past the hold, the run still counts itself hinted until then).
  */
 export function spellAt(events: HistoryEvent[], hints: HistoryEvent[], pressedAt: number[], at: number): { began: number; holdsUntil: number; hintedUntil: number } {
-  let began = 0;
-  let until = 0;
+  const press = new PressSpells();
   hints.forEach((h, i) => {
     const now = workflowTime(events, h);
-    if (now > at) return;
-    if (until <= now) began = now;
-    until = Math.max(until, Math.min(pressedAt[i]!, now) + 500);
+    if (now <= at) press.hint(pressedAt[i]!, now, true);
   });
-  return { began, holdsUntil: Math.min(until, began + 5_000), hintedUntil: until };
+  return { began: press.since, holdsUntil: press.holdsUntil, hintedUntil: press.until };
 }
 
 /** How long a workflow's work waited in one run's history, over a window of epoch ms (see `taskWaits`). */

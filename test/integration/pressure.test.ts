@@ -123,10 +123,9 @@ test.concurrent('a spell of pressure holds an event 5 s at most, however long th
   expect(eventMs(last) - eventMs(first)).toBeGreaterThan(7_000); // the hints kept coming…
   expect(Number(started.eventId)).toBeLessThan(Number(last.eventId)); // …and the order did not wait for them to stop.
   // In the workflow's own time (a task's start), which a loaded machine's task latency does not move:
-  // a spell begins when a hint is taken more than 500 ms (PRESSED_FOR_MS) after the pressure it knew of
-  // had passed; the first hint begins one, and on a loaded machine a late task can begin another. Every
-  // hold asked to wake by 5 s after the spell it was in began, and the order started in the task that
-  // the last hold's end woke.
+  // the first hint begins a spell, and so would one sent more than 500 ms (PRESSED_FOR_MS) after the
+  // hint before it (test/unit/press-spells.test.ts). Every hold asked to wake by 5 s after the spell it
+  // was in began, and the order started in the task that the last hold's end woke.
   expect(hints).toHaveLength(sentAt.length);
   const holds = holdTimers(events).filter((t) => Number(t.eventId) < Number(started.eventId));
   expect(holds.length).toBeGreaterThan(0);
