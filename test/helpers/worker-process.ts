@@ -37,10 +37,11 @@ export function startWorkerProcess(env: Record<string, string>, { logLevel = 'in
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-TAIL)));
   let ended: number | NodeJS.Signals | undefined;
   const exited = new Promise<number | NodeJS.Signals>((resolve) =>
-    child.once('exit', (code, signal) => {
-      const how = code ?? signal ?? 'SIGKILL';
-      ended = how;
-      resolve(how);
+    // 'close', not 'exit': by then the process's output has all been read.
+    child.once('close', (code, signal) => {
+      // Node gives one of the two: the exit code, or the signal that ended the process.
+      ended = code ?? (signal as NodeJS.Signals);
+      resolve(ended);
     }),
   );
   const output = () => `\n--- worker stdout (last ${TAIL} characters) ---\n${stdout}\n--- worker stderr ---\n${stderr}`;
@@ -48,16 +49,14 @@ export function startWorkerProcess(env: Record<string, string>, { logLevel = 'in
     child,
     exited,
     async whileRunning<T>(wait: Promise<T>): Promise<T> {
-      const died = exited.then((how) => {
-        throw new Error(`the worker process exited (${how}) before the test was done${output()}`);
+      const died = exited.then((how): never => {
+        throw new Error(`the worker process exited (${how}) before the test was done`);
       });
+      died.catch(() => undefined); // once `wait` has won, the exit that follows is no failure
       try {
         return await Promise.race([wait, died]);
       } catch (err) {
-        if ((err as Error).message.includes('--- worker stdout')) throw err;
         throw new Error(`${(err as Error).message}${output()}`);
-      } finally {
-        died.catch(() => undefined);
       }
     },
     async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 15_000): Promise<void> {
