@@ -67,6 +67,9 @@ const envSchema = z.object({
 /** The dev Temporal UI (CONTRACT §1: port 8233), allowed to call the codec endpoint outside production. */
 export const DEV_UI_ORIGINS = ['http://127.0.0.1:8233', 'http://localhost:8233'];
 
+/** The variables `loadConfig` reads, besides every TEMPORAL_* (README, Configuration). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 export type Config = Omit<z.infer<typeof envSchema>, 'PUBLIC_BASE_URL' | 'DASHBOARD_API_KEY' | 'ENCRYPTION_KEY' | 'CODEC_ALLOWED_ORIGINS'> & {
   /** Every TEMPORAL_* variable as given: Temporal's environment configuration reads them (temporal/connection.ts). */
   TEMPORAL_ENV: Record<string, string>;

@@ -1,5 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
+import { CONFIG_VARIABLES } from '../../src/config';
+
+/**
+ * The environment of a process a test starts: this one's (PATH and the like) without any of the
+ * service's own variables that the machine may have set (HOST, TEMPORAL_*, …), then `env`. The
+ * test's in-process system reads only its own environment; so, then, does the process it starts.
+ */
+export function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const inherited = Object.entries(process.env).filter(([k]) => !CONFIG_VARIABLES.includes(k) && !k.startsWith('TEMPORAL_'));
+  return { ...Object.fromEntries(inherited), ...env };
+}
 
 /** How much of a worker process's output a failure message shows. */
 const TAIL = 2_000;
@@ -28,7 +39,7 @@ export function startWorkerProcess(env: Record<string, string>, { logLevel = 'in
   const root = path.resolve(__dirname, '..', '..');
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], {
     cwd: root,
-    env: { ...process.env, ...env, LOG_LEVEL: logLevel },
+    env: childEnv({ ...env, LOG_LEVEL: logLevel }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

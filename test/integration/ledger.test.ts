@@ -11,7 +11,7 @@ import { Chains } from '../../src/ledger/postings';
 import type { OrderSnapshot } from '../../src/workflows/messages';
 import { openStore } from '../../src/store';
 import { startSystem, type System, uniqueId, waitFor } from '../helpers/system';
-import { startWorkerProcess } from '../helpers/worker-process';
+import { childEnv, startWorkerProcess } from '../helpers/worker-process';
 
 /**
  * Rule 7 and issue "reads stay fast": balances and counts are running totals on
@@ -207,7 +207,7 @@ test('production processes refuse an unmigrated store, naming npm run migrate; t
   const run = await new Promise<{ code: number | null; out: string }>((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/ops/migrate-cli.ts'], {
       cwd: root,
-      env: { ...process.env, ...sys.env, MONGODB_URI: uri, LOG_LEVEL: 'warn' },
+      env: childEnv({ ...sys.env, MONGODB_URI: uri, LOG_LEVEL: 'warn' }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

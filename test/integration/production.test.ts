@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config';
 import { freePort } from '../../src/dev/servers';
 import { logger } from '../../src/logger';
 import { startSystem, type System } from '../helpers/system';
+import { childEnv } from '../helpers/worker-process';
 
 /** NODE_ENV=production turns the dev conveniences off (CONTRACT §2, §5). */
 let sys: System;
@@ -21,7 +22,7 @@ const prodEnv = (extra: Record<string, string> = {}) => ({ ...sys.env, NODE_ENV:
 test('the production api refuses an http PUBLIC_BASE_URL: exit 1, naming the variable', () => {
   const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/api/main.ts'], {
     cwd: root,
-    env: { ...process.env, ...prodEnv({ PUBLIC_BASE_URL: 'http://loyalty.example.com' }) },
+    env: childEnv(prodEnv({ PUBLIC_BASE_URL: 'http://loyalty.example.com' })),
     encoding: 'utf8',
     timeout: 30_000,
   });
