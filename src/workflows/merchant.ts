@@ -314,8 +314,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   // While the webhook route is pressed (holdWhilePressed), a continue-as-new that is not yet due by
   // `historyLimit` waits for the spell to pass: its task would otherwise hold the signals that arrive
   // meanwhile for a second or two in Temporal (README, Performance).
-  const pressedTill = () => press.holdsUntil;
-  const pressedNow = () => Date.now() < pressedTill();
+  const pressedNow = () => Date.now() < press.holdsUntil;
 
   // Runs started before WIND_DOWN continue as new the old way, those before QUIET_FROM_STARTS count quiet from ends only,
   // and those before CHILD_START_TASKS leave no room for the tasks their children's starts wake (and replay so).
@@ -376,7 +375,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   /** While winding down, when to look again though nothing else wakes the loop: the spell's end, or quiet. */
   const windDownRecheckMs = (): number | undefined => {
     if (!windingDown()) return undefined;
-    const at = Math.max(pressedNow() ? pressedTill() : 0, quietAt());
+    const at = Math.max(pressedNow() ? press.holdsUntil : 0, quietAt());
     return at > Date.now() ? at - Date.now() : undefined;
   };
   let installing: Promise<void> | undefined;
@@ -654,7 +653,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
    */
   async function holdWhilePressed(): Promise<boolean> {
     if (!pressedNow() || events.length >= HOLD_AT_MOST_EVENTS) return false;
-    await condition(() => uninstallRequested || continueAsNewNow() || (pendingInstall !== null && !installing) || events.length >= HOLD_AT_MOST_EVENTS, pressedTill() - Date.now(), {
+    await condition(() => uninstallRequested || continueAsNewNow() || (pendingInstall !== null && !installing) || events.length >= HOLD_AT_MOST_EVENTS, press.holdsUntil - Date.now(), {
       summary: `hold ${events.length} events while the webhook route is pressed`,
     });
     return true;
