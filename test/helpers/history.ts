@@ -11,11 +11,14 @@ export function eventMs(e: HistoryEvent): number {
 /**
  * The workflow's time at `event` (its `Date.now()`): the start of the workflow task that took it
  * ('after', for a signal, a timer's firing or a child's start) or made it ('before', for a command
- * such as a timer); Infinity for a signal that no task has taken yet.
+ * such as a timer); Infinity for a signal that no task has taken yet. Only tasks that completed
+ * count: an attempt that failed or timed out decided nothing, and the workflow's clock in the
+ * attempt that took the event after it is that attempt's start.
  */
 export function workflowTime(events: HistoryEvent[], event: HistoryEvent, side: 'after' | 'before' = 'after'): number {
   const id = Number(event.eventId);
-  const tasks = events.filter((e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
+  const { EventType } = temporal.api.enums.v1;
+  const tasks = events.filter((e, i) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED && events[i + 1]?.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
   const task = side === 'after' ? tasks.find((e) => Number(e.eventId) > id) : tasks.filter((e) => Number(e.eventId) < id).at(-1);
   return task ? eventMs(task) : Infinity;
 }

@@ -1,5 +1,5 @@
 import { temporal } from '@temporalio/proto';
-import { taskWaits } from '../helpers/history';
+import { taskWaits, workflowTime } from '../helpers/history';
 
 const { EventType, WorkflowTaskFailedCause } = temporal.api.enums.v1;
 type Kind = 'started' | 'scheduled' | 'taskStarted' | 'completed' | 'failed';
@@ -66,5 +66,17 @@ describe('taskWaits (bench/common.ts merchantActivity)', () => {
   it('leaves out tasks completed after the window', () => {
     const events = history(['scheduled', 1_000], ['taskStarted', 1_010], ['completed', 1_020], ['scheduled', 20_000], ['taskStarted', 20_010], ['completed', 20_020]);
     expect(taskWaits(events, 0, 10_000).waits).toEqual([20]);
+  });
+});
+
+describe('workflowTime (test/helpers/history.ts)', () => {
+  it("reads a signal's time from the attempt that took it and completed, not from one that failed", () => {
+    const signalled = temporal.api.history.v1.HistoryEvent.fromObject({ eventType: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, eventTime: { seconds: 1 } });
+    const events = [...history(['started', 0], ['scheduled', 0], ['taskStarted', 5], ['completed', 20]), signalled, ...history(['scheduled', 1_000], ['taskStarted', 1_010], ['failed', 1_020], ['scheduled', 1_300], ['taskStarted', 1_310], ['completed', 1_330])].map(
+      (e, i) => Object.assign(e, { eventId: i + 1 }),
+    );
+    expect(workflowTime(events, signalled)).toBe(1_310);
+    // A command made by the completed task reads that task's start.
+    expect(workflowTime(events, events.at(-1)!, 'before')).toBe(1_310);
   });
 });
