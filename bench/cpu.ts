@@ -29,3 +29,13 @@ export function cpuSince(processes: Record<string, number | undefined>): () => C
     return Object.fromEntries(Object.keys(processes).map((name) => [name, after[name] === undefined || before[name] === undefined ? undefined : after[name]! - before[name]!]));
   };
 }
+
+/** The most resident memory a process has had (VmHWM), in MiB, from /proc; undefined elsewhere or once it is gone. */
+export function peakRssMiB(pid: number): number | undefined {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -48,7 +48,7 @@ import { continueAsNewRequestedSignal, merchantWorkflowId } from '../src/workflo
 import { ingestGauge } from '../src/worker/ingest-first';
 import { waitFor } from '../test/helpers/system';
 import { fmt, freshMerchantRun, loadFromAnotherProcess, merchantActivity, merchantEvents, merchantWithTimedWebhooks, percentiles, runBench, startBench, statusUpdatedBody, timedRedemption, webhookBody } from './common';
-import { type CpuUse, cpuSince } from './cpu';
+import { type CpuUse, cpuSince, peakRssMiB } from './cpu';
 import { childPerOrderFloor } from './floor';
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 1_000);
@@ -149,6 +149,8 @@ async function main() {
 
     // The route's own cost: the same open loop with no worker competing (the events wait in Temporal meanwhile).
     const quietOrders = newOrders();
+    // The worker process's memory over the phases above (its young generation is set by BENCH_WORKER_NODE_FLAGS).
+    const workerPeakRss = workerProcess?.pid === undefined ? undefined : peakRssMiB(workerProcess.pid);
     if (workerProcess) await stopProcess(workerProcess);
     else {
       await merchantSettled(); // so that the stopped worker holds none of its tasks
@@ -224,7 +226,7 @@ async function main() {
     const statuses = (s: Record<string, number>) => Object.entries(s).map(([k, v]) => `${v} × ${k}`).join(', ');
     const out = [
       '',
-      `pipeline: ${ORDERS} orders per phase, concurrency ${CONCURRENCY}, ${os.cpus().length} cores, store ${bench.storeKind}, Temporal on a database file, SQLite synchronous=${embeddedSqliteSynchronous()}, worker ${inOwnProcess ? 'in its own process' : `in the API's process (as npm start), ${sys.config.WORKER_YIELDS_TO_INGEST ? 'yielding to ingest' : 'not yielding to ingest (WORKER_YIELDS_TO_INGEST=false)'}`}`,
+      `pipeline: ${ORDERS} orders per phase, concurrency ${CONCURRENCY}, ${os.cpus().length} cores, store ${bench.storeKind}, Temporal on a database file, SQLite synchronous=${embeddedSqliteSynchronous()}, worker ${inOwnProcess ? `in its own process${process.env.BENCH_WORKER_NODE_FLAGS ? ` (node ${process.env.BENCH_WORKER_NODE_FLAGS})` : ''}` : `in the API's process (as npm start), ${sys.config.WORKER_YIELDS_TO_INGEST ? 'yielding to ingest' : 'not yielding to ingest (WORKER_YIELDS_TO_INGEST=false)'}`}`,
       '',
       'latency (ms), load from another process        p50      p95      p99      max    req/s',
       `GET /healthz (floor), closed loop          ${fmt(h.p50)} ${fmt(h.p95)} ${fmt(h.p99)} ${fmt(h.max)} ${fmt(HEALTHZ / healthz.seconds)}`,
@@ -244,6 +246,7 @@ async function main() {
       `BigCommerce order fetches per order in the pipeline: ${(bigcommerceCalls / ORDERS).toFixed(2)}; BigCommerce calls per refund: ${(refundCalls / Math.max(1, refundsAccepted)).toFixed(2)} (${refundsAccepted} refunds)`,
       `BigCommerce order fetches per order paid at checkout (created at status 0, then statusUpdated 0 → 11): ${(checkoutFetches / CHECKOUTS).toFixed(2)} (${CHECKOUTS} orders); merchant history events per such order: ${(checkoutEvents / CHECKOUTS).toFixed(1)}`,
       `floor of a child per order (one id per signal, 4 in flight; each child returns at once: no fetch, no credit): ${floor.rate.toFixed(1)} children/s, ${(floor.rate / naiveRate).toFixed(2)}× of the naive handler`,
+      ...(workerPeakRss === undefined ? [] : [`worker process: peak resident memory ${workerPeakRss.toFixed(0)} MiB over the closed and open loops`]),
       '',
       ...cpuTable(
         [
@@ -298,10 +301,15 @@ function ceiling(floor: CpuUse, naive: CpuUse, orders: number): string[] {
   ];
 }
 
-/** `npm run worker` with the system's environment, on its task queue. */
+/**
+ * `npm run worker` with the system's environment, on its task queue;
+ * BENCH_WORKER_NODE_FLAGS (space-separated) go to its Node, as
+ * `--max-semi-space-size=64` for a larger young generation.
+ */
 async function spawnWorker(env: Record<string, string>) {
   const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], { cwd: `${__dirname}/..`, env: { ...process.env, ...env, METRICS_PORT: '0', LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const nodeFlags = (process.env.BENCH_WORKER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'src/worker/main.ts'], { cwd: `${__dirname}/..`, env: { ...process.env, ...env, METRICS_PORT: '0', LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
   return child;
 }
 
