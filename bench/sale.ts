@@ -9,7 +9,10 @@
  * ingest: src/worker/ingest-first.ts), the time until all are credited, and
  * what the merchant workflow's runs did (bench/common.ts `merchantActivity`):
  * the runs it took, continue-as-new tasks refused, and how long its work
- * waited. Then the longest stretches in which no order was credited.
+ * waited. Then the longest stretches in which no order was credited, and
+ * the redemptions shoppers asked for during the sale (BENCH_SALE_REDEMPTIONS,
+ * default 5, evenly spread): each one's answer and how long it took (the
+ * merchant workflow's update, which waits for the merchant's next task).
  *
  * The servers run as `npm start` runs them: Temporal's dev server on a
  * database file, the embedded store on its data directory.
@@ -17,11 +20,12 @@
 import os from 'node:os';
 import { merchantWorkflowId } from '../src/workflows/messages';
 import { waitFor } from '../test/helpers/system';
-import { fmt, freshMerchantRun, loadFromAnotherProcess, merchantActivity, merchantWithTimedWebhooks, percentiles, runBench, startBench, webhookBody } from './common';
+import { fmt, freshMerchantRun, loadFromAnotherProcess, merchantActivity, merchantWithTimedWebhooks, percentiles, runBench, startBench, timedRedemption, webhookBody } from './common';
 
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const SECONDS = Number(process.env.BENCH_SALE_SECONDS ?? 20);
 const SLICE_SECONDS = 2;
+const REDEMPTIONS = Number(process.env.BENCH_SALE_REDEMPTIONS ?? 5);
 
 async function main() {
   const bench = await startBench('bc-bench-sale-');
@@ -56,6 +60,14 @@ async function main() {
         await new Promise((r) => setTimeout(r, 250));
       }
     })();
+    // Shoppers who spend points while the sale goes on: one redemption of 10 points every SECONDS / REDEMPTIONS, each from its own contact.
+    const contacts = await Promise.all(Array.from({ length: REDEMPTIONS }, async (_, i) => (await sys.contact(id, `sale${i}@example.com`))!.id));
+    const redemptions = Promise.all(
+      contacts.map(async (contactId, i) => {
+        await new Promise((r) => setTimeout(r, ((i + 0.5) * SECONDS * 1000) / REDEMPTIONS));
+        return timedRedemption(sys, id, contactId, `sale-${Date.now()}-${i}`, 10);
+      }),
+    );
     const sale = await loadFromAnotherProcess({ ...webhooks(orders, 32), rate: RATE }, dir);
     accepted += sale.statuses['200'] ?? 0;
     const saleSeconds = (performance.now() - t0) / 1000;
@@ -67,6 +79,7 @@ async function main() {
     sampling = false;
     await sampler;
     const merchant = await merchantActivity(sys.client, merchantWorkflowId(id), from, Date.now());
+    const redeemed = await redemptions;
 
     // The longest stretches after the sale in which the count of credited orders did not move.
     const stalls: Array<{ from: number; to: number; at: number }> = [];
@@ -97,6 +110,7 @@ async function main() {
       `orders credited during the sale (${saleSeconds.toFixed(1)} s): ${duringSale}; 10 s after it: ${tenAfter}; all ${n} in ${allSeconds.toFixed(1)} s from the sale's start (${(n / allSeconds).toFixed(1)} orders/s)`,
       `no order credited for 2 s or more after the sale: ${stalls.length ? stalls.slice(0, 5).map((s) => `${(s.to - s.from).toFixed(1)} s at ${s.at}`).join(', ') : 'never'}`,
       `sale until all credited: ${merchant}`,
+      `redemptions during the sale (POST, one every ${(SECONDS / Math.max(1, REDEMPTIONS)).toFixed(1)} s): ${redeemed.map((r) => `${r.status} in ${r.ms.toFixed(0)} ms`).join(', ') || 'none asked for'}`,
       '',
     ];
     process.stdout.write(out.join('\n'));
