@@ -1,4 +1,4 @@
-import type { CustomSlotSupplier, SlotInfo, SlotPermit, SlotReserveContext } from '@temporalio/worker';
+import type { CustomSlotSupplier, SlotInfo, SlotPermit, SlotReleaseContext, SlotReserveContext } from '@temporalio/worker';
 import { metrics } from '../observability/metrics';
 import type { IngestHint } from '../workflows/messages';
 
@@ -98,10 +98,24 @@ ingestGauge.onChange(() => metrics.webhookPressure.set(ingestGauge.busy ? 1 : 0)
  * worker lets the answers go out in tens of milliseconds instead of seconds,
  * and drains at full speed in between (README, Performance). A lower cap
  * applies to new reservations only: slots already held finish their tasks.
+ *
+ * Workflow-task slots are reserved before each poll, and an idle poll holds
+ * its slot until a task comes or the poll times out. The SDK's core keeps a
+ * poll on each of its two queues (the worker's sticky queue and the task
+ * queue) when it knows how many slots there are, which it does not for a
+ * custom supplier; so this one does: a queue whose polls hold no slot may
+ * always take one, even past the cap, and neither queue takes the last free
+ * slot while the other holds none. Without it, the sticky polls that were
+ * open when webhooks began to press kept their slots, idle, for the whole
+ * sale, and a task on the task queue (a merchant's after its continue-as-new
+ * was refused, and with it every redemption) waited until the webhooks
+ * stopped (docs/performance.md, seventeenth session).
  */
 export class IngestFirstSlots<SI extends SlotInfo> implements CustomSlotSupplier<SI> {
   readonly type = 'custom';
   private used = 0;
+  /** Of `used`, the workflow-task slots reserved for sticky polls. */
+  private sticky = 0;
   private readonly waiting = new Set<() => void>();
   /** Listens to the gauge only while someone waits (a stopped worker leaves nothing behind). */
   private unlisten: (() => void) | undefined;
@@ -122,8 +136,30 @@ export class IngestFirstSlots<SI extends SlotInfo> implements CustomSlotSupplier
     return this.gauge.busy ? this.slots.busy : this.slots.quiet;
   }
 
-  async reserveSlot(_ctx: SlotReserveContext, abortSignal: AbortSignal): Promise<SlotPermit> {
-    while (this.used >= this.limit) {
+  /**
+   * Whether a reservation may take a slot now: one is free under the cap; for
+   * a workflow task's poll, also always when its queue holds none, and never
+   * the last one while the other queue holds none.
+   */
+  private mayTake(ctx: SlotReserveContext): boolean {
+    if (ctx.slotType !== 'workflow') return this.used < this.limit;
+    const mine = ctx.isSticky ? this.sticky : this.used - this.sticky;
+    if (mine === 0) return true;
+    if (this.used >= this.limit) return false;
+    return this.used - mine > 0 || mine + 1 < this.limit;
+  }
+
+  private take(ctx: SlotReserveContext): SlotPermit {
+    this.used++;
+    if (ctx.slotType === 'workflow' && ctx.isSticky) {
+      this.sticky++;
+      return { sticky: true };
+    }
+    return {};
+  }
+
+  async reserveSlot(ctx: SlotReserveContext, abortSignal: AbortSignal): Promise<SlotPermit> {
+    while (!this.mayTake(ctx)) {
       await new Promise<void>((resolve, reject) => {
         const wake = () => {
           this.stopWaiting(wake);
@@ -140,20 +176,18 @@ export class IngestFirstSlots<SI extends SlotInfo> implements CustomSlotSupplier
         abortSignal.addEventListener('abort', onAbort, { once: true });
       });
     }
-    this.used++;
-    return {};
+    return this.take(ctx);
   }
 
-  tryReserveSlot(_ctx: SlotReserveContext): SlotPermit | null {
-    if (this.used >= this.limit) return null;
-    this.used++;
-    return {};
+  tryReserveSlot(ctx: SlotReserveContext): SlotPermit | null {
+    return this.mayTake(ctx) ? this.take(ctx) : null;
   }
 
   markSlotUsed(): void {}
 
-  releaseSlot(): void {
+  releaseSlot(ctx: SlotReleaseContext<SI>): void {
     this.used--;
+    if ((ctx.permit as { sticky?: boolean }).sticky) this.sticky--;
     this.wake();
   }
 

@@ -1,7 +1,10 @@
 import type { SlotReserveContext } from '@temporalio/worker';
 import { IngestFirstSlots, IngestGauge } from '../../src/worker/ingest-first';
 
-const ctx = { slotType: 'workflow', taskQueue: 'q', workerIdentity: 'w', workerBuildId: '', isSticky: false } as SlotReserveContext;
+const ctx = { slotType: 'local-activity', taskQueue: 'q', workerIdentity: 'w', workerBuildId: '', isSticky: false } as SlotReserveContext;
+/** Polls of the task queue and of the worker's sticky queue, for workflow tasks. */
+const normalPoll = { ...ctx, slotType: 'workflow' } as SlotReserveContext;
+const stickyPoll = { ...normalPoll, isSticky: true } as SlotReserveContext;
 const tick = () => new Promise((r) => setImmediate(r));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -63,7 +66,7 @@ describe('IngestFirstSlots', () => {
     let third = false;
     const pending = slots.reserveSlot(ctx, never).then(() => void (third = true));
     expect(slots.tryReserveSlot(ctx)).toBeNull();
-    slots.releaseSlot();
+    slots.releaseSlot({ permit: {} });
     await tick();
     expect(third).toBe(false); // 1 held, cap 1
     await sleep(60); // quiet: cap 3
@@ -87,5 +90,35 @@ describe('IngestFirstSlots', () => {
     expect(listeners.size).toBe(0);
     expect(slots.held).toBe(1);
     await expect(slots.reserveSlot(ctx, abort.signal)).rejects.toThrow('poller gone');
+  });
+
+  test('workflow-task polls: sticky polls opened while quiet do not keep the task queue from a slot once webhooks press; neither queue takes the last free slot while the other holds none', async () => {
+    const gauge = new IngestGauge({ busyAt: 1, quietMs: 1_000 });
+    const slots = new IngestFirstSlots({ quiet: 10, busy: 2 }, gauge);
+    const never = new AbortController().signal;
+    const stickyPermits = await Promise.all(Array.from({ length: 5 }, () => slots.reserveSlot(stickyPoll, never)));
+    gauge.enter()(); // webhooks press: cap 2, and 5 idle sticky polls hold slots
+    const normal = slots.tryReserveSlot(normalPoll);
+    expect(normal).not.toBeNull(); // the task queue held none: it gets one, past the cap
+    expect(slots.held).toBe(6);
+    expect(slots.tryReserveSlot(normalPoll)).toBeNull();
+    expect(slots.tryReserveSlot(stickyPoll)).toBeNull();
+    let second = false;
+    const pending = slots.reserveSlot(normalPoll, never).then(() => void (second = true));
+    slots.releaseSlot({ permit: stickyPermits[0]! }); // a sticky poll got its task: 5 held, cap 2
+    await tick();
+    expect(second).toBe(false);
+    slots.releaseSlot({ permit: normal! }); // the task queue holds none again
+    await pending;
+    expect(second).toBe(true);
+    expect(slots.held).toBe(5);
+
+    const fresh = new IngestFirstSlots({ quiet: 3, busy: 3 }, new IngestGauge());
+    expect(fresh.tryReserveSlot(normalPoll)).not.toBeNull();
+    expect(fresh.tryReserveSlot(normalPoll)).not.toBeNull();
+    expect(fresh.tryReserveSlot(normalPoll)).toBeNull(); // the last one is the sticky queue's while it holds none
+    expect(fresh.tryReserveSlot(stickyPoll)).not.toBeNull();
+    expect(fresh.tryReserveSlot(stickyPoll)).toBeNull();
+    expect(fresh.held).toBe(3);
   });
 });
