@@ -313,7 +313,8 @@ async function pressedMerchant() {
       });
     await untilRuns(m.workflowId, 'the next run to start children', (now) => (started(now[1]!.events).length > 0 ? true : undefined), 30_000);
     const [, run2] = await runs(m.workflowId);
-    return { limit, run1, run2: run2!.events, lastStart, quietAt, wentAt, tasks, hintsSent: sentAt.length, hintsInRun: hinted.length };
+    const hintTimes = hinted.map((h, i) => ({ sent: sentAt[i]!, read: workflowTime(run1, h) }));
+    return { limit, run1, run2: run2!.events, lastStart, quietAt, wentAt, tasks, hintsSent: sentAt.length, hintsInRun: hinted.length, hintTimes };
   });
 }
 
@@ -324,7 +325,7 @@ test.concurrent('while the webhook route hints that it is pressed, a run does no
   const happened = (a: Awaited<ReturnType<typeof pressedMerchant>>) => a.tasks.some((t) => t.goes && !t.quiet);
   let attempt = await pressedMerchant();
   for (let tries = 1; !happened(attempt) && tries < 3; tries++) attempt = await pressedMerchant();
-  const { limit, run1, run2, lastStart, quietAt, wentAt, tasks, hintsSent, hintsInRun } = attempt;
+  const { limit, run1, run2, lastStart, quietAt, wentAt, tasks, hintsSent, hintsInRun, hintTimes } = attempt;
   const told = tasks.map((t) => `+${t.at - lastStart} ms${t.held ? ' held' : ''}${t.hinted ? ' hinted' : ''}${t.quiet ? ' quiet' : ''}`).join(', ');
   if (!happened(attempt)) throw new Error(`three times no hint reached the run in time, past its hold and before its children went quiet: the case never happened (last tasks from the last child's start: ${told})`);
   const children = started(run1);
@@ -337,12 +338,17 @@ test.concurrent('while the webhook route hints that it is pressed, a run does no
   if (first.at !== wentAt) {
     // What the run did from that task on, to tell a rule the test reads wrong from a run that kept waiting.
     const since = run1
-      .filter((e) => eventMs(e) >= first.at)
+      .filter((e) => eventMs(e) >= first.at - 1_000)
       .map((e) => `${EventType[e.eventType!]?.replace('EVENT_TYPE_', '')}${e.workflowExecutionSignaledEventAttributes ? ` ${e.workflowExecutionSignaledEventAttributes.signalName}` : ''} +${eventMs(e) - lastStart}`)
+      .join(', ');
+    const lastHints = hintTimes
+      .slice(-8)
+      .map((h) => `+${h.sent - lastStart}/+${h.read - lastStart}`)
       .join(', ');
     throw new Error(
       `the run went at +${wentAt - lastStart} ms, not at its first task past the hold and hinted or quiet (+${first.at - lastStart} ms); tasks: ${told}; ` +
-        `${hintsInRun} hints in the run, ${hintsSent} answered to the test; ${run1.length} events (limit ${limit}); events from that task on: ${since}`,
+        `${hintsInRun} hints in the run, ${hintsSent} answered to the test; ${run1.length} events (limit ${limit}); ` +
+        `the last hints, sent and read: ${lastHints}; events from a second before that task on: ${since}`,
     );
   }
   expect(wentAt).toBeLessThan(quietAt);
