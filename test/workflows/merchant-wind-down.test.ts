@@ -260,9 +260,14 @@ test.concurrent('children that stay quiet do not hold a run: it continues as new
  * One merchant of 60 orders whose webhook route is pressed from the first event on: the API hints it
  * (in a sale, with each batch of events), here every 300 ms, until the first run continues as new.
  * The merchant holds the events for the spell's 5 s, then starts what its history has room for
- * (fewer than 60), and wants to continue as new. Hinting from the start (not once the children have
- * started) keeps the case about the quiet time on a loaded machine: however late the tasks come, the
- * hints are there when the run's room is used up. Answers the first run's history, its workflow
+ * (fewer than 60). Once it has asked for their starts, the test asks it to continue as new
+ * (`continueAsNewRequested`), so that it wants to whatever room is left: by its room alone, it wants
+ * to once the children's reports and the hints' signals have used the room up, which came a hint
+ * after the hold's end in one loaded run of four (the workflow's own figures, logged: at the first
+ * task past the hold, room for 1 more child; at the next hint, 0, and the run went there). Hinting
+ * from the start (not once the children have started) keeps the case about the quiet time on a
+ * loaded machine: however late the tasks come, the hints are there when the run wants to go.
+ * Answers the first run's history, its workflow
  * tasks from its last child's start to its continue-as-new (each with what the merchant's rule in
  * src/workflows/merchant.ts says of it: still holding events, hinted, quiet, and so whether the run
  * goes there), and the next run's history.
@@ -288,6 +293,9 @@ async function pressedMerchant() {
     let all: Awaited<ReturnType<typeof runs>>;
     try {
       await m.start();
+      const asked = (events: HistoryEvent[]) => events.some((e) => e.eventType === EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED);
+      await untilRuns(m.workflowId, 'the run to ask for its children', (now) => (asked(now[0]!.events) ? true : undefined), 30_000);
+      await client.workflow.getHandle(m.workflowId).signal(continueAsNewRequestedSignal);
       all = await untilRuns(m.workflowId, 'the run to continue as new', (now) => (now.length >= 2 ? now : undefined), 30_000);
     } finally {
       hinting = false;
