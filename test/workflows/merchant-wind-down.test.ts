@@ -263,14 +263,13 @@ test.concurrent('children that stay quiet do not hold a run: it continues as new
  * (fewer than 60). Once it has asked for their starts, the test asks it to continue as new
  * (`continueAsNewRequested`), so that it wants to whatever room is left: by its room alone, it wants
  * to once the children's reports and the hints' signals have used the room up, which came a hint
- * after the hold's end in one loaded run of four (the workflow's own figures, logged: at the first
+ * after the hold's end in 3 of 23 loaded runs (the workflow's own figures, logged: at the first
  * task past the hold, room for 1 more child; at the next hint, 0, and the run went there). Hinting
  * from the start (not once the children have started) keeps the case about the quiet time on a
  * loaded machine: however late the tasks come, the hints are there when the run wants to go.
- * Answers the first run's history, its workflow
- * tasks from its last child's start to its continue-as-new (each with what the merchant's rule in
- * src/workflows/merchant.ts says of it: still holding events, hinted, quiet, and so whether the run
- * goes there), and the next run's history.
+ * Answers the first run's history, its workflow tasks from its last child's start to its
+ * continue-as-new (each with what the merchant's rule in src/workflows/merchant.ts says of it: still
+ * holding events, hinted, quiet, and so whether the run goes there), and the next run's history.
  */
 async function pressedMerchant() {
   // Room for the hints' signals below the limit: the run must go because it wants to, not because it is full.
