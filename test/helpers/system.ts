@@ -70,6 +70,7 @@ export async function startSystem(opts: SystemOptions = {}) {
   };
   const config: Config = loadConfig(env);
   const processes = await startProcesses(config);
+  env.PORT = String(processes.config.PORT);
   const { store, client, api, request, startWorker, stopWorker } = processes;
   const codec = new AesGcmPayloadCodec(config.ENCRYPTION_KEY);
 
@@ -194,13 +195,33 @@ function historyText(history: unknown): string {
 }
 
 /**
+ * Starts `listen` on `config.PORT`, and on another free port if that one was taken meanwhile: a
+ * port `freePort` found free can be bound by another test's server before ours (two jest workers
+ * drawing the same port; once, every case of a file failed on `EADDRINUSE` in its `beforeAll`).
+ */
+async function listenOnAFreePort<T>(config: Config, listen: (config: Config) => Promise<T>): Promise<{ config: Config; server: T }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return { config, server: await listen(config) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === 5) throw err;
+      config = { ...config, PORT: await freePort([config.PORT]) };
+    }
+  }
+}
+
+/**
  * The API and the worker, as their processes would run them, with `config`:
  * a store connection, a Temporal client, the HTTP API and a worker (started).
  */
-export async function startProcesses(config: Config) {
-  const store: Store = await openStore(config.MONGODB_URI, keyring(config));
-  const client: Client = await connectClient(config);
-  const server: Server = await startApi({ config, client, store, logger });
+export async function startProcesses(wanted: Config) {
+  const store: Store = await openStore(wanted.MONGODB_URI, keyring(wanted));
+  const client: Client = await connectClient(wanted);
+  const { config, server } = await listenOnAFreePort(wanted, (c) => startApi({ config: c, client, store, logger })).catch(async (err) => {
+    await client.connection.close();
+    await store.close();
+    throw err;
+  });
   const api = `http://127.0.0.1:${config.PORT}`;
 
   let worker: { worker: Worker; run: Promise<void>; close: () => Promise<void> } | undefined;

@@ -10,6 +10,7 @@ import { freePort, freePorts, startStore, startTemporal, waitForPort } from '../
 import { logger } from '../../src/logger';
 import { openStore } from '../../src/store';
 import { ensureSearchAttributes } from '../../src/temporal/search-attributes';
+import { startProcesses } from '../helpers/system';
 import { tempDir } from '../helpers/temp-dir';
 
 const tmp = () => tempDir('bc-servers-');
@@ -128,6 +129,35 @@ test('a gRPC port the caller chose that is in use: startTemporal says so at once
     await expect(startTemporal({ port, uiPort: null, namespace: 'default', log: (l) => said.push(l) })).rejects.toThrow(`port ${port} is already in use`);
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(said).toEqual([]);
+  } finally {
+    await new Promise((r) => squatter.close(r));
+  }
+});
+
+test("the tests' system: an API port drawn free but taken before the API binds it is drawn again", async () => {
+  const port = await freePort();
+  const squatter = net.createServer();
+  await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
+  try {
+    const processes = await startProcesses(
+      loadConfig({
+        NODE_ENV: 'test',
+        PORT: String(port),
+        TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
+        TEMPORAL_TASK_QUEUE: `port-retry-${port}`,
+        MONGODB_URI: `${process.env.TEST_MONGODB_URL}/t_port_retry_${port}`,
+        DASHBOARD_API_KEY: 'port-retry-test-key-0123456789',
+        ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64'),
+        DATA_DIR: tmp(),
+        LOG_LEVEL: 'silent',
+      }),
+    );
+    try {
+      expect(processes.config.PORT).not.toBe(port);
+      expect((await fetch(`${processes.api}/healthz`)).status).toBe(200);
+    } finally {
+      await processes.stop({ dropDatabase: true });
+    }
   } finally {
     await new Promise((r) => squatter.close(r));
   }
