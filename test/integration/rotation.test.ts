@@ -9,7 +9,9 @@ import { startProcesses, startSystem, type System, waitFor } from '../helpers/sy
 /** Key rotation (CONTRACT §2): ENCRYPTION_KEY changes, the old one moves to ENCRYPTION_OLD_KEYS, `rotate-keys` re-seals. */
 let sys: System;
 beforeAll(async () => {
+  const began = Date.now();
   sys = await startSystem();
+  if (Date.now() - began > 10_000) console.warn(`rotation test: starting the system took ${Date.now() - began} ms`);
 });
 afterAll(async () => {
   const began = Date.now();
@@ -18,10 +20,10 @@ afterAll(async () => {
 });
 
 /**
- * Twice in a day's full suites this test took 64-65 s instead of about 5, passing: a 60 s task
- * timeout waited out somewhere, which loaded runs of the file alone did not reproduce. When it
- * takes over 30 s, it prints how long each step took and the merchant's workflow tasks that
- * failed or timed out, with the worker that had taken each.
+ * Twice in a day's full suites this file took 64-65 s instead of about 5, passing: a 60 s wait
+ * somewhere, which loaded runs of the file alone did not reproduce. Its start and stop say so when
+ * they take over 10 s; and when the test takes over 30 s, it prints how long each step took and the
+ * merchant's workflow tasks that failed or timed out, with the worker that had taken each.
  */
 function stepTimer() {
   const steps: [string, number][] = [['start', Date.now()]];
