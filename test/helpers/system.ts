@@ -111,8 +111,11 @@ export async function startSystem(opts: SystemOptions = {}) {
      * holds none of its tasks (one it held would wait out the task timeout).
      */
     async settled(workflowId: string) {
-      const handle = client.workflow.getHandle(workflowId);
-      return waitFor(async () => ((await handle.describe()).raw.pendingWorkflowTask ? undefined : true), 30_000, `${workflowId} without a pending task`);
+      return waitFor(() => this.idle(workflowId), 30_000, `${workflowId} without a pending task`);
+    },
+    /** Whether the workflow has no task scheduled or running, right now. */
+    async idle(workflowId: string) {
+      return (await client.workflow.getHandle(workflowId).describe()).raw.pendingWorkflowTask == null;
     },
     /** Stops the worker once `workflowId` is settled, so that no task of it waits out its timeout meanwhile. */
     async stopWorkerWhenSettled(workflowId: string) {

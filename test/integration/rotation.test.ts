@@ -1,22 +1,27 @@
 import { randomBytes } from 'node:crypto';
+import { temporal } from '@temporalio/proto';
 import { loadConfig } from '../../src/config';
 import { freePort } from '../../src/dev/servers';
 import { rotateKeys } from '../../src/ops/rotate-keys';
-import { temporal } from '@temporalio/proto';
 import { eventMs } from '../helpers/history';
 import { startProcesses, startSystem, type System, waitFor } from '../helpers/system';
 
 /** Key rotation (CONTRACT §2): ENCRYPTION_KEY changes, the old one moves to ENCRYPTION_OLD_KEYS, `rotate-keys` re-seals. */
 let sys: System;
-beforeAll(async () => {
+/** Runs `fn`, and says so when it took over 10 s (see stepTimer). */
+async function warnIfSlow<T>(what: string, fn: () => Promise<T>): Promise<T> {
   const began = Date.now();
-  sys = await startSystem();
-  if (Date.now() - began > 10_000) console.warn(`rotation test: starting the system took ${Date.now() - began} ms`);
+  try {
+    return await fn();
+  } finally {
+    if (Date.now() - began > 10_000) console.warn(`rotation test: ${what} took ${Date.now() - began} ms`);
+  }
+}
+beforeAll(async () => {
+  sys = await warnIfSlow('starting the system', () => startSystem());
 });
 afterAll(async () => {
-  const began = Date.now();
-  await sys?.stop();
-  if (Date.now() - began > 10_000) console.warn(`rotation test: stopping the system took ${Date.now() - began} ms`);
+  await warnIfSlow('stopping the system', async () => sys?.stop());
 });
 
 /**
