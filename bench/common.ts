@@ -84,6 +84,8 @@ export async function startBench(prefix: string) {
     say,
     sys,
     storeKind: store.kind,
+    /** The Temporal server's own Prometheus metrics. */
+    temporalMetricsUrl: temporal.metricsUrl,
     /** The server processes, for CPU accounting (bench/cpu.ts). */
     pids: { temporal: temporal.child.pid, store: store.child.pid },
     async stop() {
@@ -181,6 +183,25 @@ export async function merchantActivity(client: Client, workflowId: string, from:
     .sort((a, b) => a.at - b.at)
     .map((f) => `${f.cause.replace('WORKFLOW_TASK_FAILED_CAUSE_', '').toLowerCase()} at ${((f.at - from) / 1000).toFixed(1)} s`);
   return `merchant: ${runsBegun} run(s) begun, ${waits.length} tasks, ${failures.length} failed${failed.length ? ` (${failed.join(', ')})` : ''}; work waited p50 ${w.p50} / p99 ${w.p99} / max ${w.max} ms (${worst.toStart} ms of it until its last attempt started)`;
+}
+
+/**
+ * Signals and updates the Temporal server has refused with RESOURCE_EXHAUSTED,
+ * cause BusyWorkflow, since it started (its own metrics). Above all while a
+ * run's continue-as-new was refused and the task that tries it again runs:
+ * the server then takes no signal or update for that run ("workflow operation
+ * can not be applied because workflow is closing", temporalio/temporal#4395),
+ * and the SDK's client waits at least a second before each retry
+ * (docs/performance.md, nineteenth session).
+ */
+export async function refusedAsBusy(metricsUrl: string): Promise<{ signals: number; updates: number }> {
+  const text = await (await fetch(metricsUrl)).text();
+  const count = (operation: string) =>
+    text
+      .split('\n')
+      .filter((l) => l.startsWith('service_errors_resource_exhausted{') && l.includes(`operation="${operation}"`) && l.includes('resource_exhausted_cause="BusyWorkflow"') && l.includes('service_name="frontend"'))
+      .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  return { signals: count('SignalWorkflowExecution'), updates: count('UpdateWorkflowExecution') };
 }
 
 /** How many events the merchant's runs wrote into their histories between `from` and `to` (epoch ms). */

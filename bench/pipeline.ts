@@ -19,7 +19,9 @@
  *    the route is pressed it waits for the spell to pass, workflows/merchant.ts); then
  *    with the worker stopped: the route's own cost. For each phase with the
  *    worker, what the merchant workflow did: runs begun, task failures, and
- *    how long its work waited (bench/common.ts `merchantActivity`).
+ *    how long its work waited (bench/common.ts `merchantActivity`); across
+ *    the continue-as-new, the signals Temporal refused as busy (a refused
+ *    continue-as-new tried again: bench/common.ts `refusedAsBusy`).
  * 4. 100 refunds: BigCommerce calls per refund. 200 orders paid at checkout
  *    (`created` at status 0 and `statusUpdated` 0 → 11, both webhooks, the
  *    order already placed when they come): BigCommerce fetches per order.
@@ -47,7 +49,7 @@ import { embeddedSqliteSynchronous } from '../src/dev/servers';
 import { continueAsNewRequestedSignal, merchantWorkflowId } from '../src/workflows/messages';
 import { ingestGauge } from '../src/worker/ingest-first';
 import { waitFor } from '../test/helpers/system';
-import { fmt, freshMerchantRun, loadFromAnotherProcess, merchantActivity, merchantEvents, merchantWithTimedWebhooks, percentiles, runBench, startBench, statusUpdatedBody, timedRedemption, webhookBody } from './common';
+import { fmt, freshMerchantRun, loadFromAnotherProcess, merchantActivity, merchantEvents, merchantWithTimedWebhooks, percentiles, refusedAsBusy, runBench, startBench, statusUpdatedBody, timedRedemption, webhookBody } from './common';
 import { type CpuUse, cpuSince, peakRssMiB } from './cpu';
 import { childPerOrderFloor } from './floor';
 
@@ -136,6 +138,7 @@ async function main() {
     // The same, with a continue-as-new asked for 200 ms after the webhooks begin to press.
     await freshMerchantRun(sys.client, merchantWorkflowId(id), merchantSettled);
     const canOrders = newOrders();
+    const canRefusedBefore = await refusedAsBusy(bench.temporalMetricsUrl);
     const canFrom = Date.now();
     const stopListening = ingestGauge.onChange(() => {
       if (!ingestGauge.busy) return;
@@ -146,6 +149,8 @@ async function main() {
     stopListening();
     await credited();
     const canMerchant = await merchantActivity(sys.client, merchantWorkflowId(id), canFrom, Date.now());
+    // While a refused continue-as-new is tried again, Temporal refuses the run's signals (bench/common.ts refusedAsBusy).
+    const canRefused = (await refusedAsBusy(bench.temporalMetricsUrl)).signals - canRefusedBefore.signals;
 
     // The route's own cost: the same open loop with no worker competing (the events wait in Temporal meanwhile).
     const quietOrders = newOrders();
@@ -239,7 +244,7 @@ async function main() {
       `closed loop, until credited: ${closedMerchant}`,
       `  redemptions asked for meanwhile (POST → 202, ${redeemed.length}, one every 2 s): ${(() => { const r = percentiles(redeemed); return `p50 ${r.p50.toFixed(0)} ms, max ${r.max.toFixed(0)} ms`; })()}`,
       `open loop, until credited: ${openMerchant}`,
-      `open loop across a continue-as-new, until credited: ${canMerchant}`,
+      `open loop across a continue-as-new, until credited: ${canMerchant}; signals Temporal refused as busy: ${canRefused}`,
       '',
       `webhook → credited, worker running: ${ORDERS} orders in ${e2eSeconds.toFixed(2)} s = ${e2eRate.toFixed(1)} orders/s`,
       `naive handler (HTTP → fetch the order → insert the credit, not durable): ${naiveRate.toFixed(1)} orders/s; the pipeline runs at ${(e2eRate / naiveRate).toFixed(2)}× of that`,

@@ -9,10 +9,12 @@
  * ingest: src/worker/ingest-first.ts), the time until all are credited, and
  * what the merchant workflow's runs did (bench/common.ts `merchantActivity`):
  * the runs it took, continue-as-new tasks refused, and how long its work
- * waited. Then the longest stretches in which no order was credited, and
- * the redemptions shoppers asked for during the sale (BENCH_SALE_REDEMPTIONS,
- * default 5, evenly spread): each one's answer and how long it took (the
- * merchant workflow's update, which waits for the merchant's next task).
+ * waited; the signals and updates Temporal refused as busy meanwhile, and
+ * when (bench/common.ts `refusedAsBusy`). Then the longest stretches in
+ * which no order was credited, and the redemptions shoppers asked for during
+ * the sale (BENCH_SALE_REDEMPTIONS, default 5, evenly spread): each one's
+ * answer and how long it took (the merchant workflow's update, which waits
+ * for the merchant's next task).
  *
  * The servers run as `npm start` runs them: Temporal's dev server on a
  * database file, the embedded store on its data directory.
@@ -20,7 +22,7 @@
 import os from 'node:os';
 import { merchantWorkflowId } from '../src/workflows/messages';
 import { waitFor } from '../test/helpers/system';
-import { fmt, freshMerchantRun, loadFromAnotherProcess, merchantActivity, merchantWithTimedWebhooks, percentiles, runBench, startBench, timedRedemption, webhookBody } from './common';
+import { fmt, freshMerchantRun, loadFromAnotherProcess, merchantActivity, merchantWithTimedWebhooks, percentiles, refusedAsBusy, runBench, startBench, timedRedemption, webhookBody } from './common';
 
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const SECONDS = Number(process.env.BENCH_SALE_SECONDS ?? 20);
@@ -49,6 +51,7 @@ async function main() {
     const n = RATE * SECONDS;
     const orders = newOrders(n);
     const before = await credited();
+    const refusedBefore = await refusedAsBusy(bench.temporalMetricsUrl);
     const from = Date.now();
     const t0 = performance.now();
     // Orders credited, sampled every 250 ms from the start of the sale until all are credited.
@@ -58,6 +61,19 @@ async function main() {
       while (sampling) {
         samples.push({ s: (performance.now() - t0) / 1000, credited: (await credited()) - before });
         await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    // Signals and updates Temporal refused as busy, every second for the sale and the minute after it (the server's
+    // metrics page is some 500 kB: read more often, it would take a share of the cores the bench measures), then at the end.
+    const refused: Array<{ s: number; signals: number; updates: number }> = [{ s: 0, signals: 0, updates: 0 }];
+    const readRefused = async () => {
+      const r = await refusedAsBusy(bench.temporalMetricsUrl);
+      refused.push({ s: (performance.now() - t0) / 1000, signals: r.signals - refusedBefore.signals, updates: r.updates - refusedBefore.updates });
+    };
+    const refusedSampler = (async () => {
+      while (sampling && performance.now() - t0 < (SECONDS + 60) * 1000) {
+        await readRefused();
+        await new Promise((r) => setTimeout(r, 1_000));
       }
     })();
     // Shoppers who spend points while the sale goes on: one redemption of 10 points every SECONDS / REDEMPTIONS, each from its own contact.
@@ -77,7 +93,8 @@ async function main() {
     await allCredited();
     const allSeconds = (performance.now() - t0) / 1000;
     sampling = false;
-    await sampler;
+    await Promise.all([sampler, refusedSampler]);
+    await readRefused();
     const merchant = await merchantActivity(sys.client, merchantWorkflowId(id), from, Date.now());
     const redeemed = await redemptions;
 
@@ -90,6 +107,16 @@ async function main() {
       }
     }
     stalls.sort((a, b) => b.to - b.from - (a.to - a.from));
+    // When Temporal refused the merchant's signals and updates as busy: the readings in which the count rose.
+    const refusals = (kind: 'signals' | 'updates') => {
+      const rises: string[] = [];
+      for (let i = 1; i < refused.length; i++) {
+        const rise = refused[i]![kind] - refused[i - 1]![kind];
+        if (rise > 0) rises.push(`+${rise} by ${refused[i]!.s.toFixed(1)} s`);
+      }
+      const total = refused.at(-1)?.[kind] ?? 0;
+      return total === 0 ? 'none' : `${total} (${rises.join(', ')})`;
+    };
 
     const all = percentiles(sale.latencies);
     const statuses = Object.entries(sale.statuses).map(([k, v]) => `${v} × ${k}`).join(', ');
@@ -110,6 +137,7 @@ async function main() {
       `orders credited during the sale (${saleSeconds.toFixed(1)} s): ${duringSale}; 10 s after it: ${tenAfter}; all ${n} in ${allSeconds.toFixed(1)} s from the sale's start (${(n / allSeconds).toFixed(1)} orders/s)`,
       `no order credited for 2 s or more after the sale: ${stalls.length ? stalls.slice(0, 5).map((s) => `${(s.to - s.from).toFixed(1)} s at ${s.at}`).join(', ') : 'never'}`,
       `sale until all credited: ${merchant}`,
+      `refused by Temporal as busy (BusyWorkflow: its run is closing, a continue-as-new being tried again), sale until all credited: signals ${refusals('signals')}; updates ${refusals('updates')}`,
       `redemptions during the sale (POST, one every ${(SECONDS / Math.max(1, REDEMPTIONS)).toFixed(1)} s): ${redeemed.map((r) => `${r.status} in ${r.ms.toFixed(0)} ms`).join(', ') || 'none asked for'}`,
       '',
     ];

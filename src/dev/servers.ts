@@ -160,7 +160,7 @@ export interface TemporalOptions {
   log?: (line: string) => void;
 }
 
-/** Its gRPC port, and the HTTP API and metrics ports the CLI would otherwise draw from the ephemeral range. */
+/** Its gRPC port, and the HTTP API and metrics ports the CLI would otherwise draw from the ephemeral range (the server's own metrics: `metricsUrl`). */
 interface TemporalPorts {
   grpc: number;
   http: number;
@@ -180,7 +180,7 @@ interface TemporalPorts {
  * interrupted) makes the server fail with "no such table" on every later
  * start: such a file is moved aside, kept, and the server started afresh.
  */
-export async function startTemporal(opts: TemporalOptions): Promise<ManagedServer & { address: string; uiUrl?: string }> {
+export async function startTemporal(opts: TemporalOptions): Promise<ManagedServer & { address: string; uiUrl?: string; metricsUrl: string }> {
   const log = opts.log ?? ((l) => process.stderr.write(`${l}\n`));
   // Else the wait for the server would meet whatever listens there, and time out talking to it.
   if (opts.port !== undefined && !(await isPortFree(opts.port))) throw new Error(`Temporal dev server did not start: port ${opts.port} is already in use`);
@@ -212,7 +212,7 @@ export function portTaken(message: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-async function startTemporalOnce(opts: TemporalOptions, ports: TemporalPorts): Promise<ManagedServer & { address: string; uiUrl?: string }> {
+async function startTemporalOnce(opts: TemporalOptions, ports: TemporalPorts): Promise<ManagedServer & { address: string; uiUrl?: string; metricsUrl: string }> {
   const log = opts.log ?? ((l) => process.stderr.write(`${l}\n`));
   const bin = await resolveTemporalBinary(log);
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(ports.grpc), '--http-port', String(ports.http), '--metrics-port', String(ports.metrics)];
@@ -239,7 +239,7 @@ async function startTemporalOnce(opts: TemporalOptions, ports: TemporalPorts): P
       await connection.close();
     }
     if (opts.uiPort !== null) await waitForPort(opts.uiPort, '127.0.0.1', 30_000, child);
-    return Object.assign(server, { address, uiUrl: opts.uiPort === null ? undefined : `http://127.0.0.1:${opts.uiPort}` });
+    return Object.assign(server, { address, uiUrl: opts.uiPort === null ? undefined : `http://127.0.0.1:${opts.uiPort}`, metricsUrl: `http://127.0.0.1:${ports.metrics}/metrics` });
   } catch (err) {
     await server.stop();
     throw new Error(`Temporal dev server did not start: ${(err as Error).message}\n${tail.join('').slice(-2000)}`);
