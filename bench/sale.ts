@@ -64,7 +64,7 @@ async function main() {
       }
     })();
     // Signals and updates Temporal refused as busy, every second for the sale and the minute after it (the server's
-    // metrics page is some 500 kB: read more often, it would take a share of the cores the bench measures), then at the end.
+    // metrics page is over 400 kB, each read tens of ms of its time on the cores the bench measures), then at the end.
     const refused: Array<{ s: number; signals: number; updates: number }> = [{ s: 0, signals: 0, updates: 0 }];
     const readRefused = async () => {
       const r = await refusedAsBusy(bench.temporalMetricsUrl);
