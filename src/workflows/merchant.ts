@@ -107,9 +107,11 @@ const HOLD_AT_MOST_EVENTS = 1_000;
  * first stops starting children, and goes once they have ended or gone quiet:
  * none started or ended for QUIET_MS (children that wait for days, such as an
  * Incomplete order or a redemption waiting for its coupon to expire, are
- * quiet). While the webhook route hints that it is pressed, it does not wait:
- * signals then meet any task. (Runs before QUIET_FROM_STARTS counted quiet
- * from ends only, so children none of which had ended were quiet at once, and
+ * quiet). While the webhook route hints that it is pressed, the quiet time
+ * does not count: signals then meet any task. Since CONTINUE_AS_NEW_AFTER_PRESS
+ * the run waits for the pressure to pass instead (see HISTORY_BOUND); runs
+ * before it went at once. (Runs before QUIET_FROM_STARTS counted quiet from
+ * ends only, so children none of which had ended were quiet at once, and
  * looked at no hint.)
  *
  * It also keeps room for the reports of the children it runs: it starts a
@@ -133,6 +135,19 @@ const EVENTS_PER_RUNNING_CHILD = 4;
  */
 const EVENTS_PER_WAIT_REPORT = 4;
 const QUIET_MS = 10_000;
+
+/**
+ * A continue-as-new while the webhook route is pressed (CONTINUE_AS_NEW_AFTER_PRESS). Its task
+ * meets a signal, and the server refuses it (`UnhandledCommand`). The server then takes no signal
+ * or update of the run while the task that tries again runs ("workflow is closing"), and the SDK's
+ * client retries those after a second or more; on `npm start` that task waits behind the orders'
+ * first tasks until the webhooks stop, and every redemption with it (docs/performance.md,
+ * nineteenth session). So while hinted (past a spell's hold too) a run goes only once the pressure
+ * has passed, even one due by `historyLimit`; up to half as much again, at most halfway to
+ * HISTORY_BOUND, with room for the reports of the children it runs. (Runs before it went when
+ * due, or when wanted and hinted past the hold.)
+ */
+const HISTORY_BOUND = 10_000;
 
 /**
  * Waking an order that left Incomplete (DEFERRED_WAKES). BigCommerce sends an
@@ -183,6 +198,7 @@ const CHILD_START_TASKS = 'merchant-counts-the-task-of-each-child-start';
 const DEFERRED_WAKES = 'merchant-defers-the-wake-of-its-own-running-orders';
 const REPORTED_WAITS = 'merchant-wakes-its-own-orders-once-they-report-waiting';
 const SPELLS_BY_HINT_TIME = 'merchant-tells-spells-of-pressure-apart-by-the-hints-own-time';
+const CONTINUE_AS_NEW_AFTER_PRESS = 'merchant-continues-as-new-once-the-pressure-has-passed';
 
 /** One sweep in progress: where each list continues, and what it found so far. */
 interface Sweep {
@@ -325,6 +341,8 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   const defersWakes = patched(DEFERRED_WAKES);
   // Runs started before REPORTED_WAITS wake an order of their own if it still runs WAKE_AFTER_MS later (and replay so).
   const reportedWaits = defersWakes && patched(REPORTED_WAITS);
+  // Runs started before CONTINUE_AS_NEW_AFTER_PRESS continue as new while pressed (and replay so).
+  const afterPress = patched(CONTINUE_AS_NEW_AFTER_PRESS);
   /**
    * This run's own orders: order id → its starts in flight and children running (a `created` and a
    * `statusUpdated` in one batch start it twice, and the refused start may be answered first). And
@@ -367,15 +385,23 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   // While the route is pressed (hinted, past a spell's hold too), signals come every few ms: a continue-as-new's task
   // meets one whatever the children do, and waiting for them only fills the run up to `historyLimit` (QUIET_FROM_STARTS).
   const hinted = () => quietFromStarts && Date.now() < press.until;
-  /** To continue as new now: due by `historyLimit`, or wanted, not pressed and (since WIND_DOWN) quiet or hinted. */
-  const continueAsNewNow = () =>
-    workflowInfo().historyLength >= input.historyLimit || (continueAsNewWanted() && !pressedNow() && (!windsDown || quiet() || hinted()));
+  /** Since CONTINUE_AS_NEW_AFTER_PRESS, while hinted, a run goes on past `historyLimit` up to this many events. */
+  const pressedHistoryLimit = input.historyLimit + Math.floor(Math.min(input.historyLimit, HISTORY_BOUND - input.historyLimit) / 2);
+  const waitsForPress = () => afterPress && hinted();
+  const dueByHistory = () =>
+    workflowInfo().historyLength >= (waitsForPress() ? Math.max(input.historyLimit, pressedHistoryLimit - EVENTS_PER_RUNNING_CHILD * childrenRunning) : input.historyLimit);
+  /**
+   * To continue as new now: due by `historyLimit` (since CONTINUE_AS_NEW_AFTER_PRESS, while hinted, by
+   * `pressedHistoryLimit`), or wanted, not pressed and (since WIND_DOWN) quiet or hinted (since
+   * CONTINUE_AS_NEW_AFTER_PRESS, quiet and not hinted).
+   */
+  const continueAsNewNow = () => dueByHistory() || (continueAsNewWanted() && !pressedNow() && !waitsForPress() && (!windsDown || quiet() || hinted()));
   /** Since WIND_DOWN, a run that wants to continue as new starts no more children. */
   const windingDown = () => windsDown && continueAsNewWanted();
-  /** While winding down, when to look again though nothing else wakes the loop: the spell's end, or quiet. */
+  /** While winding down, when to look again though nothing else wakes the loop: the spell's end (since CONTINUE_AS_NEW_AFTER_PRESS, the pressure's), or quiet. */
   const windDownRecheckMs = (): number | undefined => {
     if (!windingDown()) return undefined;
-    const at = Math.max(pressedNow() ? press.holdsUntil : 0, quietAt());
+    const at = waitsForPress() ? press.until : Math.max(pressedNow() ? press.holdsUntil : 0, quietAt());
     return at > Date.now() ? at - Date.now() : undefined;
   };
   let installing: Promise<void> | undefined;

@@ -1,6 +1,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { ingestGauge } from '../../src/worker/ingest-first';
+import { merchantWorkflow } from '../../src/workflows/merchant';
 import { continueAsNewRequestedSignal, type IngestHint, merchantWorkflowId, type WebhookEvent, webhookEventsSignal } from '../../src/workflows/messages';
 import { eventMs, spellAt, workflowTime } from '../helpers/history';
 import { startSystem, type System, waitFor } from '../helpers/system';
@@ -157,23 +158,63 @@ test.concurrent('at most 1,000 events are held: beyond that, the oldest start at
   await waitFor(async () => ((await handle.query<{ pendingEvents: number }>('state')).pendingEvents === 0 ? true : undefined), 10_000, 'all dispatched');
 });
 
-test.concurrent('a continue-as-new asked for while pressed waits for the spell to pass, and carries the held events', async () => {
+test.concurrent('a continue-as-new asked for while pressed waits until the pressure has passed, past the spell\'s hold too, and carries the held events', async () => {
   const { id, account, handle } = await activeMerchant('later');
   const order = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '5.0000', email: 'later@example.com' });
   const firstRun = (await handle.describe()).runId;
-  await handle.signal(webhookEventsSignal, [created(order.id)], { pressedAt: Date.now() + 60_000 });
+  const sentAt = [Date.now()];
+  await handle.signal(webhookEventsSignal, [created(order.id)], { pressedAt: sentAt[0]! });
   await handle.signal(continueAsNewRequestedSignal);
-  // The continue-as-new is asked for inside the spell, however late a loaded server hands the merchant the second signal.
-  await pressUntilCredited(id, handle);
+  // A hint every 150 ms for 8 s, past the spell's 5 s hold, then none.
+  while (Date.now() < sentAt[0]! + 8_000) {
+    await new Promise((r) => setTimeout(r, 150));
+    sentAt.push(Date.now());
+    await handle.signal(webhookEventsSignal, [], { pressedAt: sentAt.at(-1)! });
+  }
+  await waitFor(async () => ((await credited(id)) ? true : undefined), 30_000, 'credited');
 
   const events = (await sys.client.workflow.getHandle(merchantWorkflowId(id), firstRun).fetchHistory()).events ?? [];
   const [asked] = signalled(events, continueAsNewRequestedSignal.name);
+  const hints = signalled(events, webhookEventsSignal.name);
   const [hold] = holdTimers(events);
   const fired = events.find((e) => e.timerFiredEventAttributes?.timerId === hold?.timerStartedEventAttributes?.timerId);
   const continued = events.find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW)!;
   expect(asked).toBeDefined(); // asked for at once…
   expect(fired).toBeDefined();
-  expect(Number(continued.eventId)).toBeGreaterThan(Number(fired!.eventId)); // …done once the hold had passed
+  expect(hints.filter((h) => Number(h.eventId) > Number(fired!.eventId)).length).toBeGreaterThan(0); // …hints still came once the hold had passed…
+  // …and the run went only once their pressure had passed, by its own rule (workflow time; a loaded machine's late tasks do not move it).
+  const at = workflowTime(events, continued, 'before');
+  expect(at).toBeGreaterThanOrEqual(spellAt(events, hints, sentAt.slice(0, hints.length), at).hintedUntil);
   expect(childStarted(events, `bigcommerce-order:${id}:${order.id}`)).toBeUndefined(); // the next run started the order
   expect(childStarted(await history(id), `bigcommerce-order:${id}:${order.id}`)).toBeDefined();
+});
+
+test.concurrent('while pressed, a run past its history limit goes on to half as much again at most, then continues as new though the hints still come', async () => {
+  const id = `capped-run-${Math.random().toString(36).slice(2, 7)}`;
+  const account = sys.newStore();
+  const workflowId = merchantWorkflowId(id);
+  const historyLimit = 200;
+  await sys.client.workflow.start(merchantWorkflow, {
+    workflowId,
+    taskQueue: sys.config.TEMPORAL_TASK_QUEUE,
+    args: [{ merchantId: id, storeHash: account.storeHash, installedAt: Date.now(), historyLimit, reconcileIntervalSeconds: 900 }],
+  });
+  await sys.installActive(id, account);
+  await sys.settled(workflowId);
+  const handle = sys.client.workflow.getHandle(workflowId);
+  const firstRun = (await handle.describe()).runId;
+  // Hints as fast as they are answered, until the first run has ended (30 s at most).
+  const began = Date.now();
+  for (let n = 0; Date.now() < began + 30_000; n++) {
+    await handle.signal(webhookEventsSignal, [], { pressedAt: Date.now() });
+    if (n % 10 === 9 && (await handle.describe()).runId !== firstRun) break;
+  }
+
+  const events = (await sys.client.workflow.getHandle(workflowId, firstRun).fetchHistory()).events ?? [];
+  const continued = events.find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
+  expect(continued).toBeDefined();
+  // Not at its limit while pressed (before, it went at 200: 227 events in all)…
+  expect(events.length).toBeGreaterThanOrEqual(historyLimit * 1.5);
+  // …nor past half as much again (300), but for the task that went and what came during it.
+  expect(events.length).toBeLessThanOrEqual(historyLimit * 1.5 + 60);
 });
