@@ -384,6 +384,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   const quiet = () => Date.now() >= quietAt();
   // While the route is pressed (hinted, past a spell's hold too), signals come every few ms: a continue-as-new's task
   // meets one whatever the children do, and waiting for them only fills the run up to `historyLimit` (QUIET_FROM_STARTS).
+  // Since CONTINUE_AS_NEW_AFTER_PRESS such a task is not tried while hinted: the run waits for the pressure to pass.
   const hinted = () => quietFromStarts && Date.now() < press.until;
   /** Since CONTINUE_AS_NEW_AFTER_PRESS, while hinted, a run goes on past `historyLimit` up to this many events. */
   const pressedHistoryLimit = input.historyLimit + Math.floor(Math.min(input.historyLimit, HISTORY_BOUND - input.historyLimit) / 2);
