@@ -125,8 +125,14 @@ export async function startSystem(opts: SystemOptions = {}) {
      */
     async stopWorkerWhenSettled(workflowId: string) {
       const handle = client.workflow.getHandle(workflowId);
-      await waitFor(async () => (((await handle.describe()).raw.pendingChildren ?? []).length === 0 ? true : undefined), 30_000, `${workflowId}'s children to report`);
-      await this.settled(workflowId);
+      await waitFor(
+        async () => {
+          const { pendingChildren, pendingWorkflowTask } = (await handle.describe()).raw;
+          return (pendingChildren ?? []).length === 0 && pendingWorkflowTask == null ? true : undefined;
+        },
+        30_000,
+        `${workflowId} with no child still to report and no pending task`,
+      );
       await stopWorker();
     },
     async contact(merchantId: string, email: string) {
