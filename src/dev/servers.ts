@@ -158,6 +158,8 @@ export interface TemporalOptions {
   dbFile?: string;
   codecEndpoint?: string;
   log?: (line: string) => void;
+  /** How the server's ports are drawn: `freePorts`, unless a test stands in for it. */
+  drawPorts?: (count: number, except: readonly number[]) => Promise<number[]>;
 }
 
 /** Its gRPC port, and the HTTP API and metrics ports the CLI would otherwise draw from the ephemeral range (the server's own metrics: `metricsUrl`). */
@@ -186,7 +188,7 @@ export async function startTemporal(opts: TemporalOptions): Promise<ManagedServe
   if (opts.port !== undefined && !(await isPortFree(opts.port))) throw new Error(`Temporal dev server did not start: port ${opts.port} is already in use`);
   let movedAside = false;
   for (let attempt = 1; ; attempt++) {
-    const drawn = await freePorts(opts.port === undefined ? 3 : 2, opts.port === undefined ? [] : [opts.port]);
+    const drawn = await (opts.drawPorts ?? freePorts)(opts.port === undefined ? 3 : 2, opts.port === undefined ? [] : [opts.port]);
     const [http, metrics, grpc = opts.port] = drawn as [number, number, number?];
     try {
       return await startTemporalOnce(opts, { grpc: grpc!, http, metrics });

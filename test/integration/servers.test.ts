@@ -119,10 +119,16 @@ test('a Temporal database left half-initialised by an interrupted first start is
   }
 });
 
-test('a gRPC port the caller chose that is in use: startTemporal says so at once, and starts nothing on another port', async () => {
-  const port = await freePort();
+/** A server on `port` of 127.0.0.1, as another process that takes a port after it was drawn free. */
+async function squat(port: number): Promise<net.Server> {
   const squatter = net.createServer();
   await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
+  return squatter;
+}
+
+test('a gRPC port the caller chose that is in use: startTemporal says so at once, and starts nothing on another port', async () => {
+  const port = await freePort();
+  const squatter = await squat(port);
   const said: string[] = [];
   try {
     const started = Date.now();
@@ -134,10 +140,66 @@ test('a gRPC port the caller chose that is in use: startTemporal says so at once
   }
 });
 
+test("Temporal's HTTP port drawn free but taken before the server binds it: the server is started again on other ports, once", async () => {
+  const taken = await freePort();
+  const squatter = await squat(taken);
+  const draws: number[][] = [];
+  const said: string[] = [];
+  try {
+    const server = await startTemporal({
+      uiPort: null,
+      namespace: 'default',
+      log: (l) => said.push(l),
+      // The first draw hands out the port another process has meanwhile taken; later draws are the real ones.
+      drawPorts: async (count, except) => {
+        const ports = draws.length === 0 ? [taken, ...(await freePorts(count - 1, [...except, taken]))] : await freePorts(count, [...except, taken]);
+        draws.push(ports);
+        return ports;
+      },
+    });
+    try {
+      expect(draws).toHaveLength(2);
+      expect(said.filter((l) => l.includes(`port ${taken} was taken by another process`))).toHaveLength(1);
+      expect(server.address).toBe(`127.0.0.1:${draws[1]![2]}`);
+      expect(server.metricsUrl).toBe(`http://127.0.0.1:${draws[1]![1]}/metrics`);
+      const connection = await Connection.connect({ address: server.address });
+      await connection.workflowService.describeNamespace({ namespace: 'default' });
+      await connection.close();
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    await new Promise((r) => squatter.close(r));
+  }
+});
+
+test("Temporal's ports taken on every draw: startTemporal gives up after three starts, with the server's own error", async () => {
+  const taken = await freePort();
+  const squatter = await squat(taken);
+  let draws = 0;
+  const said: string[] = [];
+  try {
+    await expect(
+      startTemporal({
+        uiPort: null,
+        namespace: 'default',
+        log: (l) => said.push(l),
+        drawPorts: async (count, except) => {
+          draws++;
+          return [taken, ...(await freePorts(count - 1, [...except, taken]))];
+        },
+      }),
+    ).rejects.toThrow(`listen tcp 127.0.0.1:${taken}: bind: address already in use`);
+    expect(draws).toBe(3);
+    expect(said.filter((l) => l.includes('was taken by another process'))).toHaveLength(2);
+  } finally {
+    await new Promise((r) => squatter.close(r));
+  }
+});
+
 test("the tests' system: an API port drawn free but taken before the API binds it is drawn again", async () => {
   const port = await freePort();
-  const squatter = net.createServer();
-  await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
+  const squatter = await squat(port);
   try {
     const processes = await startProcesses(
       loadConfig({
