@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
+import { Keyring } from '../../src/crypto';
 import { dataConverter } from '../../src/temporal/codec';
 import { startSystem, waitFor } from '../helpers/system';
 
@@ -176,36 +177,32 @@ if (label) {
   });
 
   /**
-   * One replay worker per folder and recording key (a worker's data converter
-   * holds one key), every history of the group through it: a worker per file
-   * cost most of this file's time. A failure names each history that failed.
+   * One replay worker per folder, every history of it through that worker: a
+   * worker per file, then per recording key, cost most of this file's time. The
+   * worker's data converter holds every recording key of the folder (each payload
+   * names its key). A replay worker takes one history at a time and answers in
+   * order. A failure names each history that did not replay.
    */
   test.each(versions)('the histories of %s replay against the current workflow code', async (version) => {
-    const groups = new Map<string, Array<{ workflowId: string; history: temporal.api.history.v1.History }>>();
-    /** The file of each (key, workflow id): a replay's results are told apart by workflow id. */
-    const fileOf = new Map<string, string>();
     const inFolder = files.filter((f) => f.startsWith(`${version}${path.sep}`));
-    for (const file of inFolder) {
+    const fixtures = inFolder.map((file) => {
       const fixture = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Fixture;
       const history = temporal.api.history.v1.History.decode(Buffer.from(fixture.history, 'base64'));
       expect(history.events?.length).toBeGreaterThan(5);
-      const id = `${fixture.encryptionKey} ${fixture.workflowId}`;
-      expect(fileOf.get(id)).toBeUndefined();
-      fileOf.set(id, file);
-      groups.set(fixture.encryptionKey, [...(groups.get(fixture.encryptionKey) ?? []), { workflowId: fixture.workflowId, history }]);
-    }
+      return { file, workflowId: fixture.workflowId, encryptionKey: fixture.encryptionKey, history };
+    });
+    const [current, ...old] = [...new Set(fixtures.map((f) => f.encryptionKey))];
+    const results = Worker.runReplayHistories(
+      { workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! }, dataConverter: dataConverter(new Keyring(current!, old)), replayName: `${version}-${fixtures.length}` },
+      fixtures.map(({ workflowId, history }) => ({ workflowId, history })),
+    );
     const replayed: string[] = [];
     const failed: string[] = [];
-    for (const [encryptionKey, group] of groups) {
-      const results = Worker.runReplayHistories(
-        { workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! }, dataConverter: dataConverter(encryptionKey), replayName: `${version}-${group.length}` },
-        group,
-      );
-      for await (const result of results) {
-        const file = fileOf.get(`${encryptionKey} ${result.workflowId}`)!;
-        replayed.push(file);
-        if (result.error) failed.push(`${file}: ${result.error.message}`);
-      }
+    for await (const result of results) {
+      const fixture = fixtures[replayed.length]!;
+      expect(result.workflowId).toBe(fixture.workflowId);
+      replayed.push(fixture.file);
+      if (result.error) failed.push(`${fixture.file}: ${result.error.message}`);
     }
     expect(failed).toEqual([]);
     expect(replayed.sort()).toEqual([...inFolder].sort());
