@@ -137,8 +137,11 @@ const EVENTS_PER_WAIT_REPORT = 4;
 const QUIET_MS = 10_000;
 
 /**
- * A continue-as-new while the webhook route is pressed (CONTINUE_AS_NEW_AFTER_PRESS). Its task
- * meets a signal, and the server refuses it (`UnhandledCommand`). The server then takes no signal
+ * The contract's bound on the events of one run's history. A run that waits for the pressure to pass
+ * (CONTINUE_AS_NEW_AFTER_PRESS) goes on past `historyLimit`, at most halfway from it to this bound.
+ *
+ * Why it waits: a continue-as-new tried while the webhook route is pressed meets a signal in its
+ * task, and the server refuses it (`UnhandledCommand`). The server then takes no signal
  * or update of the run while the task that tries again runs ("workflow is closing"), and the SDK's
  * client retries those after a second or more; on `npm start` that task waits behind the orders'
  * first tasks until the webhooks stop, and every redemption with it (docs/performance.md,
