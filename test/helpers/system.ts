@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
-import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+import type { Worker } from '@temporalio/worker';
 import { closeServer, startApi } from '../../src/api/server';
 import { type Config, keyring, loadConfig } from '../../src/config';
 import { waitFor } from '../../src/dev/cli';
@@ -18,6 +18,7 @@ import { connectClient } from '../../src/temporal/client';
 import { AesGcmPayloadCodec } from '../../src/temporal/codec';
 import { createWorker } from '../../src/worker/worker';
 import { ingestGauge } from '../../src/worker/ingest-first';
+import { installQuietRuntime } from './quiet-runtime';
 
 export const DASHBOARD_KEY = 'test-dashboard-key-0123456789';
 
@@ -40,14 +41,8 @@ export interface HttpResult {
  * The whole product against the shared real servers: its own database, task
  * queue, API on a free port and worker; plus a sandbox BigCommerce store.
  */
-let runtimeInstalled = false;
-
 export async function startSystem(opts: SystemOptions = {}) {
-  if (!runtimeInstalled) {
-    // Worker logs only when something is wrong; expected activity retries are WARN.
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
-    runtimeInstalled = true;
-  }
+  installQuietRuntime(); // expected activity retries are WARN
   const tag = randomBytes(4).toString('hex');
   const sandbox = await startSandbox({ retryTimeScale: 0.001, rateLimit: opts.rateLimit ?? { quota: 100_000, windowMs: 30_000 } });
   const port = await freePort();

@@ -4,6 +4,7 @@ import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { Keyring } from '../../src/crypto';
 import { dataConverter } from '../../src/temporal/codec';
+import { installQuietRuntime } from '../helpers/quiet-runtime';
 import { startSystem, waitFor } from '../helpers/system';
 
 /**
@@ -192,6 +193,7 @@ if (label) {
       return { file, workflowId: fixture.workflowId, encryptionKey: fixture.encryptionKey, history };
     });
     const [current, ...old] = [...new Set(fixtures.map((f) => f.encryptionKey))];
+    installQuietRuntime();
     const results = Worker.runReplayHistories(
       { workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! }, dataConverter: dataConverter(new Keyring(current!, old)), replayName: `${version}-${fixtures.length}` },
       fixtures.map(({ workflowId, history }) => ({ workflowId, history })),

@@ -5,6 +5,7 @@ import type { CreditResult, OrderSnapshot, WebhookEvent } from '../../src/workfl
 import { continueAsNewRequestedSignal, merchantWorkflowId, orderStatusChangedSignal, orderWaitingSignal, orderWorkflowId, webhookEventsSignal } from '../../src/workflows/messages';
 import { waitFor } from '../../src/dev/cli';
 import { eventMs, spellAt, workflowTime } from '../helpers/history';
+import { installQuietRuntime } from '../helpers/quiet-runtime';
 
 /**
  * The merchant run's wind-down before a continue-as-new (WIND_DOWN in
@@ -20,6 +21,7 @@ let nativeConnection: NativeConnection;
 let connection: Connection;
 let client: Client;
 beforeAll(async () => {
+  installQuietRuntime();
   const address = process.env.TEST_TEMPORAL_ADDRESS!;
   [nativeConnection, connection] = await Promise.all([NativeConnection.connect({ address }), Connection.connect({ address })]);
   client = new Client({ connection });

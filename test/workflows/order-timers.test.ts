@@ -3,6 +3,7 @@ import { Worker } from '@temporalio/worker';
 import { resolveTestServer } from '../../src/dev/binaries';
 import type { CreditResult, OrderResult, OrderSnapshot } from '../../src/workflows/messages';
 import { orderStatusChangedSignal } from '../../src/workflows/messages';
+import { installQuietRuntime } from '../helpers/quiet-runtime';
 
 /**
  * The incomplete-order timers of rule 3 (first re-check at 60 s, doubling to
@@ -11,6 +12,7 @@ import { orderStatusChangedSignal } from '../../src/workflows/messages';
  */
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
+  installQuietRuntime();
   const path = await resolveTestServer((line) => process.stderr.write(`[test server] ${line}\n`));
   env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
 }, 300_000);
