@@ -6,7 +6,8 @@ let runtimeInstalled = false;
 /**
  * The SDK's runtime, once per process and before the first connection (the
  * worker's, and the client's: both are native connections): its own
- * logs go to our structured logger (warnings and up; bundling chatter is INFO),
+ * logs, the native core's included, go to our structured logger (warnings and
+ * up; bundling chatter is INFO),
  * and with `prometheusBindAddress` its `temporal_*` worker metrics are served
  * there (the metrics server of observability/metrics.ts passes them on).
  */
@@ -21,7 +22,12 @@ export function installRuntime(opts: { prometheusBindAddress?: string } = {}): v
         const as = sdkLogLevel(level, message, meta);
         if (as) logger[as]({ sdk: true, ...(meta as object) }, message);
       }),
-      ...(opts.prometheusBindAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: opts.prometheusBindAddress } } } } : {}),
+      telemetryOptions: {
+        // The native core's warnings and errors go to the same logger, as JSON lines with the
+        // rest, instead of straight to the console in colour.
+        logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} },
+        ...(opts.prometheusBindAddress ? { metrics: { prometheus: { bindAddress: opts.prometheusBindAddress } } } : {}),
+      },
     });
   } catch {
     // Someone (a test harness) installed the runtime first: theirs stands.
