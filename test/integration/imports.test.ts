@@ -36,8 +36,11 @@ test('orders placed before the install are credited once; overlapping imports wr
   expect(contact?.balance).toBe(50);
   expect(await sys.contact(id, 'cancelled@example.com')).toBeUndefined();
   expect(await sys.contact(id, 'older@example.com')).toBeUndefined();
-  // Visible in the Temporal UI by its id and the merchant's search attribute.
-  const description = await sys.client.workflow.getHandle(started.body.workflowId).describe();
+  // Visible in the Temporal UI by its id and the merchant's search attribute. The import says
+  // "completed" from its last activity, a workflow task before its run completes: wait for that.
+  const handle = sys.client.workflow.getHandle(started.body.workflowId);
+  await handle.result();
+  const description = await handle.describe();
   expect(description.status.name).toBe('COMPLETED');
   expect(description.searchAttributes.MerchantId).toEqual([id]);
 
