@@ -25,12 +25,12 @@ export class WebhookDelivery {
   copies = 1;
   /** Best effort: while true, callbacks are lost in transit (never sent, never retried, the hook stays active). */
   losing = false;
-  private pending = new Set<Promise<void>>();
+  private pending = new Set<{ store: string; delivery: Promise<void> }>();
   private timers = new Map<NodeJS.Timeout, () => void>();
   private closed = false;
 
   constructor(
-    /** Multiplies the retry schedule; tests may change it (0.00001 runs the 48 h schedule in about 2 s). */
+    /** Multiplies the retry schedule (a store's own `deliveryTimeScale` comes first); 0.00001 runs the 48 h schedule in about 2 s. */
     public timeScale: number,
     private readonly clientSecretOf: (store: SandboxStoreState, clientId: string) => string | undefined,
   ) {}
@@ -43,13 +43,17 @@ export class WebhookDelivery {
     }
     for (const hook of hooks) {
       const body = JSON.stringify({ scope, store_id: store.storeId, data, hash: newHash(), created_at: Math.floor(Date.now() / 1000), producer: `stores/${store.hash}` });
-      for (let i = 0; i < this.copies; i++) this.track(this.attempt(store, hook, body, 0));
+      for (let i = 0; i < this.copies; i++) this.track(store, this.attempt(store, hook, body, 0));
     }
   }
 
-  /** Resolves when no delivery is in flight or waiting for a retry. */
-  async idle(): Promise<void> {
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  /** Resolves when no delivery (of the store with this hash, if given) is in flight or waiting for a retry. */
+  async idle(storeHash?: string): Promise<void> {
+    for (;;) {
+      const waiting = [...this.pending].filter((p) => storeHash === undefined || p.store === storeHash);
+      if (waiting.length === 0) return;
+      await Promise.allSettled(waiting.map((p) => p.delivery));
+    }
   }
 
   close(): void {
@@ -61,9 +65,10 @@ export class WebhookDelivery {
     this.timers.clear();
   }
 
-  private track(p: Promise<void>): void {
+  private track(store: SandboxStoreState, delivery: Promise<void>): void {
+    const p = { store: store.hash, delivery };
     this.pending.add(p);
-    void p.finally(() => this.pending.delete(p));
+    void delivery.finally(() => this.pending.delete(p));
   }
 
   private async attempt(store: SandboxStoreState, hook: SandboxHook, body: string, attempt: number): Promise<void> {
@@ -95,7 +100,7 @@ export class WebhookDelivery {
       return;
     }
     await new Promise<void>((resolve) => {
-      const t = setTimeout(() => (this.timers.delete(t), resolve()), delayS * 1000 * this.timeScale);
+      const t = setTimeout(() => (this.timers.delete(t), resolve()), delayS * 1000 * (store.deliveryTimeScale ?? this.timeScale));
       this.timers.set(t, resolve);
     });
     await this.attempt(store, hook, body, attempt + 1);

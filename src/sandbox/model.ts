@@ -149,6 +149,8 @@ export interface SandboxStoreState {
   faults: Fault[];
   latencyMs: number;
   requests: RequestRecord[];
+  /** This store's own scale of BigCommerce's retry schedule, in place of the sandbox's (a test of one store's outage). */
+  deliveryTimeScale?: number;
 }
 
 /** RFC 2822 in UTC as BigCommerce writes it: "Wed, 10 Jan 2018 21:05:30 +0000". */

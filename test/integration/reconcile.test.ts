@@ -39,8 +39,8 @@ function lose<T>(fn: () => T): T {
 }
 
 // Each test has its own merchant and store, so those marked test.concurrent run
-// side by side, waiting for their sweeps together. The others run alone, after
-// them: the outage test compresses the delivery schedule of every store, the
+// side by side, waiting for their sweeps together (the outage test compresses the
+// retry schedule of its own store only). The others run alone, after them: the
 // 500-order sweep takes both cores, and the uninstall test stops the worker.
 describe('the reconciliation, every interval', () => {
   test.concurrent('missed webhooks: an order whose created and statusUpdated webhooks never arrive, and a refund whose webhook never arrives, are processed within one interval', async () => {
@@ -164,19 +164,19 @@ describe('the reconciliation, every interval', () => {
     expect(failed.missingScopes).toEqual(['orders']);
   });
 
-  test('missed webhooks: our API down longer than the whole retry schedule: hooks deactivated, every order placed meanwhile credited once after it returns', async () => {
+  test.concurrent('missed webhooks: our API down longer than the whole retry schedule: hooks deactivated, every order placed meanwhile credited once after it returns', async () => {
     const { id, account } = await installed('outage');
     const before = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '40.0000', email: 'before@example.com' });
     await balanceOf(id, 'before@example.com', 40);
     // Every delivery fails: as if our API were down. Each hook goes through BigCommerce's (compressed) 48 h of retries and is deactivated.
     const destination = sys.sandbox.hooks(account.storeHash)[0]!.destination;
     for (const h of sys.sandbox.hooks(account.storeHash)) h.destination = 'http://127.0.0.1:9/down';
-    const scale = sys.sandbox.delivery.timeScale;
-    sys.sandbox.delivery.timeScale = 0.00001; // BigCommerce's 48 h of retries in about 2 s
+    const store = sys.sandbox.store(account.storeHash);
+    store.deliveryTimeScale = 0.00001; // this store's 48 h of retries in about 2 s
     const orders = Array.from({ length: 6 }, (_, i) => sys.sandbox.createOrder(account.storeHash, { totalIncTax: '5.0000', email: `o${i}@example.com` }));
     sys.sandbox.createRefund(account.storeHash, before.id, 10); // a refund webhook and a status webhook, lost too
-    await sys.sandbox.delivery.idle();
-    sys.sandbox.delivery.timeScale = scale;
+    await sys.sandbox.delivery.idle(account.storeHash);
+    delete store.deliveryTimeScale;
     expect(sys.sandbox.hooks(account.storeHash).every((h) => !h.is_active)).toBe(true);
     for (const h of sys.sandbox.hooks(account.storeHash)) h.destination = destination; // we are back; the hooks are still dead
 
