@@ -17,6 +17,8 @@ import { tempDir } from '../helpers/temp-dir';
 const upstream = () => process.env.TEST_TEMPORAL_ADDRESS!;
 let proxy: http2.Http2SecureServer;
 let proxyPort = 0;
+let upstreamSession: http2.ClientHttp2Session;
+const proxySessions = new Set<http2.ServerHttp2Session>();
 let caPath = '';
 const seen: Array<string | undefined> = [];
 
@@ -32,13 +34,17 @@ beforeAll(async () => {
   openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', caPath, '-days', '1', '-subj', '/CN=loyalty test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign');
   openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', f('server.csr'), '-subj', '/CN=localhost');
   openssl('x509', '-req', '-in', f('server.csr'), '-CA', caPath, '-CAkey', f('ca.key'), '-CAcreateserial', '-out', certPath, '-days', '1', '-extfile', f('server.ext'));
-  const session = http2.connect(`http://${upstream()}`);
+  upstreamSession = http2.connect(`http://${upstream()}`);
   proxy = http2.createSecureServer({ key: readFileSync(keyPath), cert: readFileSync(certPath), ALPNProtocols: ['h2'] });
+  proxy.on('session', (s) => {
+    proxySessions.add(s);
+    s.on('close', () => proxySessions.delete(s));
+  });
   proxy.on('stream', (stream, headers) => {
     seen.push(headers.authorization as string | undefined);
     const forward: http2.OutgoingHttpHeaders = {};
     for (const [k, v] of Object.entries(headers)) if (k !== ':authority' && k !== ':scheme' && k !== 'authorization') forward[k] = v;
-    const up = session.request(forward);
+    const up = upstreamSession.request(forward);
     stream.pipe(up);
     let trailers: http2.IncomingHttpHeaders | undefined;
     up.on('trailers', (t) => (trailers = t));
@@ -55,8 +61,12 @@ beforeAll(async () => {
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
   proxyPort = (proxy.address() as { port: number }).port;
 });
-afterAll(() => {
-  proxy?.close();
+afterAll(async () => {
+  // Close what the connections left open, so that the jest worker can exit: the proxy's
+  // sessions (a closed connection's may linger) and its own session to the dev server.
+  for (const s of proxySessions) s.destroy();
+  upstreamSession?.close();
+  await new Promise<void>((r) => (proxy ? proxy.close(() => r()) : r()));
 });
 
 const env = () => ({
