@@ -10,7 +10,8 @@ module.exports = {
   testTimeout: 120_000,
   // Integration files each run a worker; two at a time is what two cores carry.
   maxWorkers: 2,
-  // The Temporal native bridge can hold handles after a worker shuts down.
+  // Every file closes what it opens (a run without this ended by itself), but a handle
+  // leaked by a future change must not hold CI until its timeout.
   forceExit: true,
   reporters: ['default', '<rootDir>/test/setup/summary-reporter.js'],
 };
