@@ -3,13 +3,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { bundleWorkflowCode } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { freePort, startStore, startTemporal } from '../src/dev/servers';
 import { FAILURE_CONVERTER_PATH } from '../src/temporal/codec';
 import { continueAsNewRequestedSignal } from '../src/workflows/messages';
 import { eventMs, type TaskWaits, taskWaits } from '../test/helpers/history';
 import { startSystem } from '../test/helpers/system';
 import type { LoadSpec } from './loadgen';
+
+/** Webpack's report of each workflow bundle is not a bench figure: warnings and errors only. */
+export const bundlerLogger = new DefaultLogger('WARN');
 
 export { eventMs };
 
@@ -23,7 +26,7 @@ export const fmt = (n: number) => n.toFixed(2).padStart(8);
 
 /** The workflow bundle, built once per bench run into `dir`. */
 export async function bundleFor(dir: string): Promise<string> {
-  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), failureConverterPath: FAILURE_CONVERTER_PATH });
+  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), failureConverterPath: FAILURE_CONVERTER_PATH, logger: bundlerLogger });
   const bundlePath = path.join(dir, 'bundle.js');
   writeFileSync(bundlePath, bundle.code);
   return bundlePath;

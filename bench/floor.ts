@@ -3,6 +3,7 @@ import { keyring } from '../src/config';
 import { dataConverter, FAILURE_CONVERTER_PATH } from '../src/temporal/codec';
 import { temporalConnectOptions } from '../src/temporal/connection';
 import type { System } from '../test/helpers/system';
+import { bundlerLogger } from './common';
 import type { CpuUse } from './cpu';
 import { floorMerchant, floorOrdersSignal } from './floor-workflows';
 
@@ -21,7 +22,7 @@ export async function childPerOrderFloor(
   opts: { storeHash: string; orders: number; batch: number; inFlight: number },
   measureCpu: () => () => CpuUse,
 ): Promise<{ rate: number; seconds: number; cpu: CpuUse }> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('./floor-workflows'), failureConverterPath: FAILURE_CONVERTER_PATH });
+  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('./floor-workflows'), failureConverterPath: FAILURE_CONVERTER_PATH, logger: bundlerLogger });
   const { namespace, connectionOptions } = temporalConnectOptions(sys.config);
   const connection = await NativeConnection.connect(connectionOptions);
   const taskQueue = `${sys.config.TEMPORAL_TASK_QUEUE}-floor`;
