@@ -38,7 +38,14 @@ test('a flood of webhooks while no worker runs: signals coalesce, so the run sta
     const n = history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes).length - signalsBefore;
     return n > 0 ? n : undefined;
   }, 30_000, 'the flood\'s signals in the history');
-  expect(signals).toBeLessThan(FLOOD / 3); // a few dozen signals
+  // How many events a signal carries depends on how fast this process takes the flood in: the route
+  // sends one signal per linger (5 ms) or per free slot, so a slower machine makes more, smaller
+  // signals (70-110 here for 300 webhooks on 2026-11-28, the test process at full CPU for 1.0-1.9 s).
+  // The bound is the one the product needs with room to spare: at fewer than one signal for two
+  // webhooks, the issue's 12,000 reach a run as fewer than 6,000 signals, under the server's cap of
+  // 10,000 and the contract's 10,000 events (`bench:scale` counts them: 454 in the third session).
+  // One signal per webhook (300) fails it.
+  expect(signals).toBeLessThan(FLOOD / 2);
   await sys.startWorker();
   const state = await waitFor(async () => {
     const s = await sys.state(id);
