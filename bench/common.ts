@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { DefaultLogger } from '@temporalio/worker';
 import { freePort, startStore, startTemporal } from '../src/dev/servers';
-import { FAILURE_CONVERTER_PATH } from '../src/temporal/codec';
+import { workflowBundleFromSources } from '../src/worker/bundle-cache';
 import { continueAsNewRequestedSignal } from '../src/workflows/messages';
 import { eventMs, type TaskWaits, taskWaits } from '../test/helpers/history';
 import { startSystem } from '../test/helpers/system';
@@ -24,12 +24,9 @@ export function percentiles(samples: number[]) {
 
 export const fmt = (n: number) => n.toFixed(2).padStart(8);
 
-/** The workflow bundle, built once per bench run into `dir`. */
-export async function bundleFor(dir: string): Promise<string> {
-  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), failureConverterPath: FAILURE_CONVERTER_PATH, logger: bundlerLogger });
-  const bundlePath = path.join(dir, 'bundle.js');
-  writeFileSync(bundlePath, bundle.code);
-  return bundlePath;
+/** The workflow bundle of the sources as they are (`src/worker/bundle-cache.ts`: made once per change of them). */
+export async function bundleFor(): Promise<string> {
+  return (await workflowBundleFromSources(bundlerLogger)).codePath;
 }
 
 /** Runs `n` calls of `fn`, `concurrency` at a time; answers each call's latency in ms and the wall time. */
@@ -74,7 +71,7 @@ export async function startBench(prefix: string) {
   const [temporal, store, bundlePath] = await Promise.all([
     startTemporal({ uiPort: null, namespace: 'default', dbFile: path.join(dir, 'temporal.db'), log: say }),
     freePort().then((port) => startStore({ port, dataDir: path.join(dir, 'store'), log: say })),
-    bundleFor(dir),
+    bundleFor(),
   ]);
   Object.assign(process.env, {
     TEST_TEMPORAL_ADDRESS: temporal.address,

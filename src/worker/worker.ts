@@ -1,4 +1,4 @@
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
 import { createActivities } from '../activities';
 import { keyring } from '../config';
@@ -11,6 +11,7 @@ import { dataConverter } from '../temporal/codec';
 import { temporalConnectOptions } from '../temporal/connection';
 import { installRuntime } from '../temporal/runtime';
 import { PREBUILT_BUNDLE } from './bundle';
+import { workflowBundleFromSources } from './bundle-cache';
 import { type IngestGauge, IngestFirstSlots } from './ingest-first';
 
 export interface WorkerDeps {
@@ -39,7 +40,7 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
     connection,
     namespace,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    ...workflowCode(deps.workflowBundle),
+    workflowBundle: await workflowCode(deps.workflowBundle),
     activities: createActivities({
       store: deps.store,
       publicBaseUrl: config.PUBLIC_BASE_URL,
@@ -86,10 +87,16 @@ export async function startWorkerMetrics(config: Pick<Config, 'HOST' | 'METRICS_
   return serveMetrics({ host: config.HOST, port, sdkMetricsUrl: `http://127.0.0.1:${sdkPort}/metrics` });
 }
 
-/** The given bundle; else the one `npm run build` made (a compiled build); else bundle the sources at start (development). */
-function workflowCode(bundle: WorkerOptions['workflowBundle']): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
-  if (bundle) return { workflowBundle: bundle };
-  if (existsSync(PREBUILT_BUNDLE)) return { workflowBundle: { codePath: PREBUILT_BUNDLE } };
-  logger.info('no prebuilt workflow bundle (npm run build makes one): bundling the workflows from source');
-  return { workflowsPath: require.resolve('../workflows') };
+/**
+ * The given bundle; else the one `npm run build` made (a compiled build); else
+ * the workflows bundled from the sources (development), once per change of
+ * them (`src/worker/bundle-cache.ts`).
+ */
+async function workflowCode(bundle: WorkerOptions['workflowBundle']): Promise<NonNullable<WorkerOptions['workflowBundle']>> {
+  if (bundle) return bundle;
+  if (existsSync(PREBUILT_BUNDLE)) return { codePath: PREBUILT_BUNDLE };
+  const started = Date.now();
+  const { codePath, cached } = await workflowBundleFromSources(Runtime.instance().logger);
+  logger.info({ codePath, cached, ms: Date.now() - started }, cached ? 'workflows: the bundle of these sources made before' : 'workflows bundled from the sources (kept for the next start)');
+  return { codePath };
 }

@@ -1,18 +1,19 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { resolveTemporalBinary } from '../../src/dev/binaries';
 import { freePort, freePorts, startStore } from '../../src/dev/servers';
-import { FAILURE_CONVERTER_PATH } from '../../src/temporal/codec';
 import { BigCommerceOrderIdKey, MerchantIdKey, StoreHashKey } from '../../src/temporal/search-attribute-keys';
+import { workflowBundleFromSources } from '../../src/worker/bundle-cache';
 
 /**
  * Starts the real servers every integration test talks to, once per run:
  * a Temporal dev server (the pinned CLI, through the SDK's existing-path
  * executable) and the store (mongod on PATH, else the FerretDB build), both on
- * free ports; bundles the workflows once. Test files get the addresses
+ * free ports; bundles the workflows once, into the cache a worker started from
+ * the sources reads (so do the worker processes some tests start), and not at
+ * all when these sources were bundled before. Test files get the addresses
  * through the environment and each use their own task queue and database.
  */
 export default async function globalSetup(): Promise<void> {
@@ -23,7 +24,7 @@ export default async function globalSetup(): Promise<void> {
   const [temporalBin, store, bundle] = await Promise.all([
     resolveTemporalBinary(say),
     freePort().then((port) => startStore({ port, dataDir: path.join(dir, 'store'), log: say })),
-    bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), failureConverterPath: FAILURE_CONVERTER_PATH, logger: quietLogger }),
+    workflowBundleFromSources(quietLogger),
   ]);
   // All the server's public ports drawn by freePort (below the ephemeral range), none left to the SDK or the CLI: see freePort.
   const [port, httpPort, metricsPort] = (await freePorts(3)) as [number, number, number];
@@ -38,13 +39,11 @@ export default async function globalSetup(): Promise<void> {
       log: { format: 'pretty', level: 'error' },
     },
   });
-  const bundlePath = path.join(dir, 'workflow-bundle.js');
-  writeFileSync(bundlePath, bundle.code);
 
   Object.assign(globalThis, { __testServers: { env, store, dir } });
   process.env.TEST_TEMPORAL_ADDRESS = env.address;
   process.env.TEST_MONGODB_URL = store.uri.replace(/\/[^/]*$/, '');
-  process.env.TEST_WORKFLOW_BUNDLE = bundlePath;
+  process.env.TEST_WORKFLOW_BUNDLE = bundle.codePath;
   process.env.NODE_ENV = 'test';
   say(`Temporal ${env.address}, ${store.kind} ${store.uri} ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

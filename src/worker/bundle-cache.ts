@@ -1,0 +1,78 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { bundleWorkflowCode, type Logger as SdkLogger } from '@temporalio/worker';
+import { FAILURE_CONVERTER_PATH } from '../temporal/codec';
+
+/** The sources the workflows are bundled from (`src/`, or `dist/` in a build) and the project's root. */
+const SOURCES = path.resolve(__dirname, '..');
+const ROOT = path.resolve(SOURCES, '..');
+const WORKFLOWS = require.resolve('../workflows');
+/** Where bundles made from sources are kept, by the key of what they were made from. */
+export const BUNDLE_CACHE_DIR = path.join(ROOT, 'node_modules', '.cache', 'bigcommerce-loyalty');
+
+/**
+ * A key for everything a workflow bundle is made from: every file under the
+ * sources (whatever the workflows import, and more), the exact dependency tree
+ * (package-lock.json), tsconfig.json and the bundler's options. Any change to
+ * one of them gives another key; reading them takes a few milliseconds.
+ */
+export function workflowSourcesKey(sources = SOURCES, root = ROOT): string {
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify({ workflows: path.relative(root, WORKFLOWS), failureConverter: path.relative(root, FAILURE_CONVERTER_PATH) }));
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.isFile()) files.push(full);
+    }
+  };
+  walk(sources);
+  for (const extra of ['package-lock.json', 'package.json', 'tsconfig.json']) {
+    try {
+      if (statSync(path.join(root, extra)).isFile()) files.push(path.join(root, extra));
+    } catch {
+      // absent in this layout: not part of the key
+    }
+  }
+  for (const file of files.sort()) {
+    hash.update(`\0${path.relative(root, file)}\0`);
+    hash.update(readFileSync(file));
+  }
+  return hash.digest('hex').slice(0, 24);
+}
+
+/**
+ * The workflows bundled from the sources as they are now, from the cache when
+ * a bundle of the same sources was made before (by `npm start`, `npm run
+ * worker`, or the tests' setup), else bundled with webpack (2-3 s of CPU) and
+ * kept for the next start. Writing a new one removes the other keys' bundles
+ * that are more than an hour old (a process of other sources may still be
+ * about to read its own).
+ */
+export async function workflowBundleFromSources(logger: SdkLogger, cacheDir = BUNDLE_CACHE_DIR): Promise<{ codePath: string; cached: boolean }> {
+  const file = path.join(cacheDir, `workflow-bundle-${workflowSourcesKey()}.js`);
+  try {
+    if (statSync(file).isFile()) return { codePath: file, cached: true };
+  } catch {
+    // not bundled yet
+  }
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS, failureConverterPath: FAILURE_CONVERTER_PATH, logger });
+  mkdirSync(cacheDir, { recursive: true });
+  // Written aside, then renamed: a process starting meanwhile sees the whole bundle or none.
+  const partial = `${file}.${process.pid}.partial`;
+  writeFileSync(partial, code);
+  renameSync(partial, file);
+  const anHourAgo = Date.now() - 3_600_000;
+  for (const name of readdirSync(cacheDir)) {
+    if (!name.startsWith('workflow-bundle-') || name === path.basename(file)) continue;
+    const other = path.join(cacheDir, name);
+    try {
+      if (statSync(other).mtimeMs < anHourAgo) rmSync(other, { force: true });
+    } catch {
+      // removed meanwhile by another process
+    }
+  }
+  return { codePath: file, cached: false };
+}

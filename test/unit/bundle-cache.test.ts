@@ -1,0 +1,70 @@
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { workflowBundleFromSources, workflowSourcesKey } from '../../src/worker/bundle-cache';
+
+/** A worker started from the sources bundles the workflows once per change of them (README, "How it is tested"). */
+const ROOT = path.resolve(__dirname, '..', '..');
+const quiet = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+let tmp: string;
+beforeEach(() => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'bc-bundle-cache-'));
+});
+afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+
+test('the key follows every source file, the dependency tree and tsconfig, and nothing else', () => {
+  const root = path.join(tmp, 'project');
+  cpSync(path.join(ROOT, 'src'), path.join(root, 'src'), { recursive: true });
+  for (const f of ['package-lock.json', 'package.json', 'tsconfig.json']) cpSync(path.join(ROOT, f), path.join(root, f));
+  const sources = path.join(root, 'src');
+  const key = workflowSourcesKey(sources, root);
+  expect(key).toMatch(/^[0-9a-f]{24}$/);
+  expect(workflowSourcesKey(sources, root)).toBe(key); // the same files, the same key
+
+  const changed = (file: string, edit: (text: string) => string) => {
+    const before = readFileSync(file, 'utf8');
+    writeFileSync(file, edit(before));
+    const after = workflowSourcesKey(sources, root);
+    writeFileSync(file, before);
+    expect(workflowSourcesKey(sources, root)).toBe(key);
+    return after;
+  };
+  // A workflow, a module the workflows import from elsewhere in src, the lock file, tsconfig: each its own key.
+  const keys = [
+    changed(path.join(sources, 'workflows', 'refund.ts'), (t) => `${t}\n// a comment\n`),
+    changed(path.join(sources, 'ledger', 'points.ts'), (t) => t.replace('export', 'export ')),
+    changed(path.join(root, 'package-lock.json'), (t) => t.replace('"lockfileVersion"', '"lockfileVersion" ')),
+    changed(path.join(root, 'tsconfig.json'), (t) => `${t} `),
+  ];
+  expect(new Set([key, ...keys]).size).toBe(5);
+  // A file added under the sources changes it too; a file elsewhere in the project does not.
+  writeFileSync(path.join(sources, 'workflows', 'new.ts'), 'export {};\n');
+  expect(workflowSourcesKey(sources, root)).not.toBe(key);
+  rmSync(path.join(sources, 'workflows', 'new.ts'));
+  writeFileSync(path.join(root, 'notes.md'), 'not a source\n');
+  expect(workflowSourcesKey(sources, root)).toBe(key);
+});
+
+test('bundled once, then read from the cache; bundles of other sources are removed once an hour old', async () => {
+  const cache = path.join(tmp, 'cache');
+  const old = path.join(cache, 'workflow-bundle-000000000000000000000000.js');
+  const recent = path.join(cache, 'workflow-bundle-111111111111111111111111.js');
+  const first = await workflowBundleFromSources(quiet, cache);
+  expect(first.cached).toBe(false);
+  expect(path.basename(first.codePath)).toBe(`workflow-bundle-${workflowSourcesKey()}.js`);
+  expect(readFileSync(first.codePath, 'utf8')).toContain('merchantWorkflow');
+
+  const again = await workflowBundleFromSources(quiet, cache);
+  expect(again).toEqual({ codePath: first.codePath, cached: true });
+
+  // Another key's bundle: one two hours old goes when a new bundle is written, one a minute old stays.
+  writeFileSync(old, '// old sources');
+  writeFileSync(recent, '// other sources, just bundled by another process');
+  const twoHoursAgo = (Date.now() - 2 * 3_600_000) / 1000;
+  utimesSync(old, twoHoursAgo, twoHoursAgo);
+  rmSync(first.codePath);
+  const rebuilt = await workflowBundleFromSources(quiet, cache);
+  expect(rebuilt.cached).toBe(false);
+  expect(readdirSync(cache).sort()).toEqual([path.basename(recent), path.basename(first.codePath)].sort());
+}, 60_000);
