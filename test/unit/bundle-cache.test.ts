@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { workflowBundleFromSources, workflowSourcesKey } from '../../src/worker/bundle-cache';
@@ -48,23 +48,21 @@ test('the key follows every source file, the dependency tree and tsconfig, and n
 
 test('bundled once, then read from the cache; bundles of other sources are removed once an hour old', async () => {
   const cache = path.join(tmp, 'cache');
+  // Other keys' bundles: one two hours old goes when a new bundle is written, one a minute old stays.
   const old = path.join(cache, 'workflow-bundle-000000000000000000000000.js');
   const recent = path.join(cache, 'workflow-bundle-111111111111111111111111.js');
-  const first = await workflowBundleFromSources(quiet, cache);
-  expect(first.cached).toBe(false);
-  expect(path.basename(first.codePath)).toBe(`workflow-bundle-${workflowSourcesKey()}.js`);
-  expect(readFileSync(first.codePath, 'utf8')).toContain('merchantWorkflow');
-
-  const again = await workflowBundleFromSources(quiet, cache);
-  expect(again).toEqual({ codePath: first.codePath, cached: true });
-
-  // Another key's bundle: one two hours old goes when a new bundle is written, one a minute old stays.
+  mkdirSync(cache);
   writeFileSync(old, '// old sources');
   writeFileSync(recent, '// other sources, just bundled by another process');
   const twoHoursAgo = (Date.now() - 2 * 3_600_000) / 1000;
   utimesSync(old, twoHoursAgo, twoHoursAgo);
-  rmSync(first.codePath);
-  const rebuilt = await workflowBundleFromSources(quiet, cache);
-  expect(rebuilt.cached).toBe(false);
+
+  const first = await workflowBundleFromSources(quiet, cache);
+  expect(first.cached).toBe(false);
+  expect(path.basename(first.codePath)).toBe(`workflow-bundle-${workflowSourcesKey()}.js`);
+  expect(readFileSync(first.codePath, 'utf8')).toContain('merchantWorkflow');
   expect(readdirSync(cache).sort()).toEqual([path.basename(recent), path.basename(first.codePath)].sort());
+
+  const again = await workflowBundleFromSources(quiet, cache);
+  expect(again).toEqual({ codePath: first.codePath, cached: true });
 }, 60_000);
