@@ -11,6 +11,11 @@ const WORKFLOWS = require.resolve('../workflows');
 /** Where bundles made from sources are kept, by the key of what they were made from. */
 export const BUNDLE_CACHE_DIR = path.join(ROOT, 'node_modules', '.cache', 'bigcommerce-loyalty');
 
+/** The workflows bundled with webpack, as every bundle of this project is made (`npm run build` too). */
+export async function bundleWorkflows(logger?: SdkLogger): Promise<string> {
+  return (await bundleWorkflowCode({ workflowsPath: WORKFLOWS, failureConverterPath: FAILURE_CONVERTER_PATH, ...(logger ? { logger } : {}) })).code;
+}
+
 /**
  * A key for everything a workflow bundle is made from: every file under the
  * sources (whatever the workflows import, and more), the exact dependency tree
@@ -58,7 +63,7 @@ export async function workflowBundleFromSources(logger: SdkLogger, cacheDir = BU
   } catch {
     // not bundled yet
   }
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS, failureConverterPath: FAILURE_CONVERTER_PATH, logger });
+  const code = await bundleWorkflows(logger);
   mkdirSync(cacheDir, { recursive: true });
   // Written aside, then renamed: a process starting meanwhile sees the whole bundle or none.
   const partial = `${file}.${process.pid}.partial`;
