@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode, type Logger as SdkLogger } from '@temporalio/worker';
 import { FAILURE_CONVERTER_PATH } from '../temporal/codec';
@@ -54,7 +55,9 @@ export function workflowSourcesKey(sources = SOURCES, root = ROOT): string {
  * worker`, or the tests' setup), else bundled with webpack (2-3 s of CPU) and
  * kept for the next start. Writing a new one removes the other keys' bundles
  * that are more than an hour old (a process of other sources may still be
- * about to read its own).
+ * about to read its own). Where the cache cannot be written (a read-only
+ * tree), the bundle goes to a file of this process in the system's temporary
+ * directory instead, and the start goes on.
  */
 export async function workflowBundleFromSources(logger: SdkLogger, cacheDir = BUNDLE_CACHE_DIR): Promise<{ codePath: string; cached: boolean }> {
   const file = path.join(cacheDir, `workflow-bundle-${workflowSourcesKey()}.js`);
@@ -64,11 +67,17 @@ export async function workflowBundleFromSources(logger: SdkLogger, cacheDir = BU
     // not bundled yet
   }
   const code = await bundleWorkflows(logger);
-  mkdirSync(cacheDir, { recursive: true });
-  // Written aside, then renamed: a process starting meanwhile sees the whole bundle or none.
-  const partial = `${file}.${process.pid}.partial`;
-  writeFileSync(partial, code);
-  renameSync(partial, file);
+  try {
+    mkdirSync(cacheDir, { recursive: true });
+    // Written aside, then renamed: a process starting meanwhile sees the whole bundle or none.
+    const partial = `${file}.${process.pid}.partial`;
+    writeFileSync(partial, code);
+    renameSync(partial, file);
+  } catch {
+    const own = path.join(os.tmpdir(), `bigcommerce-loyalty-workflow-bundle-${process.pid}.js`);
+    writeFileSync(own, code);
+    return { codePath: own, cached: false };
+  }
   const anHourAgo = Date.now() - 3_600_000;
   for (const name of readdirSync(cacheDir)) {
     if (!name.startsWith('workflow-bundle-') || name === path.basename(file)) continue;

@@ -66,3 +66,13 @@ test('bundled once, then read from the cache; bundles of other sources are remov
   const again = await workflowBundleFromSources(quiet, cache);
   expect(again).toEqual({ codePath: first.codePath, cached: true });
 }, 60_000);
+
+test('a cache that cannot be written: the bundle goes to a file of this process, and nothing fails', async () => {
+  const blocker = path.join(tmp, 'a-file');
+  writeFileSync(blocker, 'not a directory');
+  const bundle = await workflowBundleFromSources(quiet, path.join(blocker, 'cache'));
+  expect(bundle.cached).toBe(false);
+  expect(bundle.codePath).toBe(path.join(os.tmpdir(), `bigcommerce-loyalty-workflow-bundle-${process.pid}.js`));
+  expect(readFileSync(bundle.codePath, 'utf8')).toContain('merchantWorkflow');
+  rmSync(bundle.codePath);
+}, 60_000);
