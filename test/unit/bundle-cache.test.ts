@@ -1,11 +1,12 @@
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { DefaultLogger } from '@temporalio/worker';
 import { workflowBundleFromSources, workflowSourcesKey } from '../../src/worker/bundle-cache';
 
-/** A worker started from the sources bundles the workflows once per change of them (README, "How it is tested"). */
+/** A worker started from the sources bundles the workflows once per change of them (README, "Production": a compiled build). */
 const ROOT = path.resolve(__dirname, '..', '..');
-const quiet = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+const quiet = new DefaultLogger('ERROR'); // webpack's report is not what these cases check
 
 let tmp: string;
 beforeEach(() => {
