@@ -49,24 +49,44 @@ export function workflowSourcesKey(sources = SOURCES, root = ROOT): string {
   return hash.digest('hex').slice(0, 24);
 }
 
+/** What a cached bundle is made from: the key of the sources as they are now, and the bundler. */
+export interface BundleSources {
+  key(): string;
+  bundle(logger?: SdkLogger): Promise<string>;
+}
+const THE_SOURCES: BundleSources = { key: () => workflowSourcesKey(), bundle: bundleWorkflows };
+
 /**
  * The workflows bundled from the sources as they are now, from the cache when
  * a bundle of the same sources was made before (by `npm start`, `npm run
  * worker`, or the tests' setup), else bundled with webpack (2-3 s of CPU) and
  * kept for the next start. Writing a new one removes the other keys' bundles
  * that are more than an hour old (a process of other sources may still be
- * about to read its own). Where the cache cannot be written (a read-only
- * tree), the bundle goes to a file of this process in the system's temporary
- * directory instead, and the start goes on.
+ * about to read its own). A bundle is kept only if the sources did not change
+ * while it was made: webpack reads them after the key, so a file saved
+ * meanwhile would otherwise leave a bundle of the new file under the old key,
+ * to be run again if that file were put back. Such a bundle, and one that the
+ * cache cannot take (a read-only tree), goes to a file of this process in the
+ * system's temporary directory instead, and the start goes on.
  */
-export async function workflowBundleFromSources(logger: SdkLogger, cacheDir = BUNDLE_CACHE_DIR): Promise<{ codePath: string; cached: boolean }> {
-  const file = path.join(cacheDir, `workflow-bundle-${workflowSourcesKey()}.js`);
+export async function workflowBundleFromSources(logger: SdkLogger, cacheDir = BUNDLE_CACHE_DIR, sources: BundleSources = THE_SOURCES): Promise<{ codePath: string; cached: boolean; kept: boolean }> {
+  const key = sources.key();
+  const file = path.join(cacheDir, `workflow-bundle-${key}.js`);
   try {
-    if (statSync(file).isFile()) return { codePath: file, cached: true };
+    if (statSync(file).isFile()) return { codePath: file, cached: true, kept: true };
   } catch {
     // not bundled yet
   }
-  const code = await bundleWorkflows(logger);
+  const code = await sources.bundle(logger);
+  const ownFile = () => {
+    const own = path.join(os.tmpdir(), `bigcommerce-loyalty-workflow-bundle-${process.pid}.js`);
+    writeFileSync(own, code);
+    return { codePath: own, cached: false, kept: false };
+  };
+  if (sources.key() !== key) {
+    logger.warn('The sources changed while the workflows were bundled: this bundle is not kept, the next start bundles them again');
+    return ownFile();
+  }
   try {
     mkdirSync(cacheDir, { recursive: true });
     // Written aside, then renamed: a process starting meanwhile sees the whole bundle or none.
@@ -74,9 +94,7 @@ export async function workflowBundleFromSources(logger: SdkLogger, cacheDir = BU
     writeFileSync(partial, code);
     renameSync(partial, file);
   } catch {
-    const own = path.join(os.tmpdir(), `bigcommerce-loyalty-workflow-bundle-${process.pid}.js`);
-    writeFileSync(own, code);
-    return { codePath: own, cached: false };
+    return ownFile();
   }
   const anHourAgo = Date.now() - 3_600_000;
   for (const name of readdirSync(cacheDir)) {
@@ -88,5 +106,5 @@ export async function workflowBundleFromSources(logger: SdkLogger, cacheDir = BU
       // removed meanwhile by another process
     }
   }
-  return { codePath: file, cached: false };
+  return { codePath: file, cached: false, kept: true };
 }

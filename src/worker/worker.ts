@@ -96,7 +96,10 @@ async function workflowCode(bundle: WorkerOptions['workflowBundle']): Promise<No
   if (bundle) return bundle;
   if (existsSync(PREBUILT_BUNDLE)) return { codePath: PREBUILT_BUNDLE };
   const started = Date.now();
-  const { codePath, cached } = await workflowBundleFromSources(Runtime.instance().logger);
-  logger.info({ codePath, cached, ms: Date.now() - started }, cached ? 'workflows: the bundle of these sources made before' : 'workflows bundled from the sources (kept for the next start)');
+  const { codePath, cached, kept } = await workflowBundleFromSources(Runtime.instance().logger);
+  logger.info(
+    { codePath, cached, ms: Date.now() - started },
+    cached ? 'workflows: the bundle of these sources made before' : kept ? 'workflows bundled from the sources (kept for the next start)' : 'workflows bundled from the sources (not kept)',
+  );
   return { codePath };
 }

@@ -2,7 +2,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utim
 import os from 'node:os';
 import path from 'node:path';
 import { DefaultLogger } from '@temporalio/worker';
-import { workflowBundleFromSources, workflowSourcesKey } from '../../src/worker/bundle-cache';
+import { type BundleSources, workflowBundleFromSources, workflowSourcesKey } from '../../src/worker/bundle-cache';
 
 /** A worker started from the sources bundles the workflows once per change of them (README, "Production": a compiled build). */
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -65,15 +65,54 @@ test('bundled once, then read from the cache; bundles of other sources are remov
   expect(readdirSync(cache).sort()).toEqual([path.basename(recent), path.basename(first.codePath)].sort());
 
   const again = await workflowBundleFromSources(quiet, cache);
-  expect(again).toEqual({ codePath: first.codePath, cached: true });
+  expect(again).toEqual({ codePath: first.codePath, cached: true, kept: true });
 }, 60_000);
+
+/** Sources whose key the case sets, bundled by a stand-in for webpack (the case above bundles for real). */
+function standIn(key: string, duringBundle?: () => void): BundleSources & { key: () => string; bundles: number; now: string } {
+  const sources = {
+    now: key,
+    bundles: 0,
+    key: () => sources.now,
+    bundle: async () => {
+      sources.bundles++;
+      duringBundle?.();
+      return `// the workflows of ${sources.now}`;
+    },
+  };
+  return sources;
+}
 
 test('a cache that cannot be written: the bundle goes to a file of this process, and nothing fails', async () => {
   const blocker = path.join(tmp, 'a-file');
   writeFileSync(blocker, 'not a directory');
-  const bundle = await workflowBundleFromSources(quiet, path.join(blocker, 'cache'));
-  expect(bundle.cached).toBe(false);
-  expect(bundle.codePath).toBe(path.join(os.tmpdir(), `bigcommerce-loyalty-workflow-bundle-${process.pid}.js`));
-  expect(readFileSync(bundle.codePath, 'utf8')).toContain('merchantWorkflow');
+  const bundle = await workflowBundleFromSources(quiet, path.join(blocker, 'cache'), standIn('a'.repeat(24)));
+  expect(bundle).toEqual({ codePath: path.join(os.tmpdir(), `bigcommerce-loyalty-workflow-bundle-${process.pid}.js`), cached: false, kept: false });
+  expect(readFileSync(bundle.codePath, 'utf8')).toBe(`// the workflows of ${'a'.repeat(24)}`);
   rmSync(bundle.codePath);
-}, 60_000);
+});
+
+test('sources saved while they are bundled: that bundle is not kept under the key of before, and the next start bundles them again', async () => {
+  const cache = path.join(tmp, 'cache');
+  mkdirSync(cache);
+  const warnings: string[] = [];
+  const logger = new DefaultLogger('WARN', (entry) => warnings.push(entry.message));
+  const before = 'a'.repeat(24);
+  const after = 'b'.repeat(24);
+  const sources = standIn(before, () => {
+    sources.now = after; // a file saved while webpack reads them
+  });
+  const first = await workflowBundleFromSources(logger, cache, sources);
+  expect(first).toEqual({ codePath: path.join(os.tmpdir(), `bigcommerce-loyalty-workflow-bundle-${process.pid}.js`), cached: false, kept: false });
+  expect(warnings).toEqual([expect.stringContaining('sources changed while the workflows were bundled')]);
+  rmSync(first.codePath);
+  // Nothing under the key of before (to be found again if that file were put back), nor under the new one.
+  expect(readdirSync(cache)).toEqual([]);
+
+  const steady = standIn(after);
+  const next = await workflowBundleFromSources(logger, cache, steady);
+  expect(next).toEqual({ codePath: path.join(cache, `workflow-bundle-${after}.js`), cached: false, kept: true });
+  expect(steady.bundles).toBe(1);
+  expect(readFileSync(next.codePath, 'utf8')).toBe(`// the workflows of ${after}`);
+  expect(warnings).toHaveLength(1);
+});
