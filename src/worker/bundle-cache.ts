@@ -69,11 +69,11 @@ const THE_SOURCES: BundleSources = { key: () => workflowSourcesKey(), bundle: bu
  * cache cannot take (a read-only tree), goes to a file of this process in the
  * system's temporary directory instead, and the start goes on.
  */
-export async function workflowBundleFromSources(logger: SdkLogger, cacheDir = BUNDLE_CACHE_DIR, sources: BundleSources = THE_SOURCES): Promise<{ codePath: string; cached: boolean; kept: boolean }> {
+export async function workflowBundleFromSources(logger: SdkLogger, cacheDir = BUNDLE_CACHE_DIR, sources: BundleSources = THE_SOURCES): Promise<{ codePath: string; from: 'cache' | 'webpack' | 'webpack, not kept' }> {
   const key = sources.key();
   const file = path.join(cacheDir, `workflow-bundle-${key}.js`);
   try {
-    if (statSync(file).isFile()) return { codePath: file, cached: true, kept: true };
+    if (statSync(file).isFile()) return { codePath: file, from: 'cache' };
   } catch {
     // not bundled yet
   }
@@ -81,7 +81,7 @@ export async function workflowBundleFromSources(logger: SdkLogger, cacheDir = BU
   const ownFile = () => {
     const own = path.join(os.tmpdir(), `bigcommerce-loyalty-workflow-bundle-${process.pid}.js`);
     writeFileSync(own, code);
-    return { codePath: own, cached: false, kept: false };
+    return { codePath: own, from: 'webpack, not kept' as const };
   };
   if (sources.key() !== key) {
     logger.warn('The sources changed while the workflows were bundled: this bundle is not kept, the next start bundles them again');
@@ -106,5 +106,5 @@ export async function workflowBundleFromSources(logger: SdkLogger, cacheDir = BU
       // removed meanwhile by another process
     }
   }
-  return { codePath: file, cached: false, kept: true };
+  return { codePath: file, from: 'webpack' };
 }

@@ -96,10 +96,8 @@ async function workflowCode(bundle: WorkerOptions['workflowBundle']): Promise<No
   if (bundle) return bundle;
   if (existsSync(PREBUILT_BUNDLE)) return { codePath: PREBUILT_BUNDLE };
   const started = Date.now();
-  const { codePath, cached, kept } = await workflowBundleFromSources(Runtime.instance().logger);
-  logger.info(
-    { codePath, cached, ms: Date.now() - started },
-    cached ? 'workflows: the bundle of these sources made before' : kept ? 'workflows bundled from the sources (kept for the next start)' : 'workflows bundled from the sources (not kept)',
-  );
+  const { codePath, from } = await workflowBundleFromSources(Runtime.instance().logger);
+  const said = { cache: 'workflows: the bundle of these sources made before', webpack: 'workflows bundled from the sources (kept for the next start)', 'webpack, not kept': 'workflows bundled from the sources (not kept)' };
+  logger.info({ codePath, from, ms: Date.now() - started }, said[from]);
   return { codePath };
 }

@@ -59,17 +59,17 @@ test('bundled once, then read from the cache; bundles of other sources are remov
   utimesSync(old, twoHoursAgo, twoHoursAgo);
 
   const first = await workflowBundleFromSources(quiet, cache);
-  expect(first.cached).toBe(false);
+  expect(first.from).toBe('webpack');
   expect(path.basename(first.codePath)).toBe(`workflow-bundle-${workflowSourcesKey()}.js`);
   expect(readFileSync(first.codePath, 'utf8')).toContain('merchantWorkflow');
   expect(readdirSync(cache).sort()).toEqual([path.basename(recent), path.basename(first.codePath)].sort());
 
   const again = await workflowBundleFromSources(quiet, cache);
-  expect(again).toEqual({ codePath: first.codePath, cached: true, kept: true });
+  expect(again).toEqual({ codePath: first.codePath, from: 'cache' });
 }, 60_000);
 
 /** Sources whose key the case sets, bundled by a stand-in for webpack (the case above bundles for real). */
-function standIn(key: string, duringBundle?: () => void): BundleSources & { key: () => string; bundles: number; now: string } {
+function standIn(key: string, duringBundle?: () => void): BundleSources & { bundles: number; now: string } {
   const sources = {
     now: key,
     bundles: 0,
@@ -87,7 +87,7 @@ test('a cache that cannot be written: the bundle goes to a file of this process,
   const blocker = path.join(tmp, 'a-file');
   writeFileSync(blocker, 'not a directory');
   const bundle = await workflowBundleFromSources(quiet, path.join(blocker, 'cache'), standIn('a'.repeat(24)));
-  expect(bundle).toEqual({ codePath: path.join(os.tmpdir(), `bigcommerce-loyalty-workflow-bundle-${process.pid}.js`), cached: false, kept: false });
+  expect(bundle).toEqual({ codePath: path.join(os.tmpdir(), `bigcommerce-loyalty-workflow-bundle-${process.pid}.js`), from: 'webpack, not kept' });
   expect(readFileSync(bundle.codePath, 'utf8')).toBe(`// the workflows of ${'a'.repeat(24)}`);
   rmSync(bundle.codePath);
 });
@@ -103,7 +103,7 @@ test('sources saved while they are bundled: that bundle is not kept under the ke
     sources.now = after; // a file saved while webpack reads them
   });
   const first = await workflowBundleFromSources(logger, cache, sources);
-  expect(first).toEqual({ codePath: path.join(os.tmpdir(), `bigcommerce-loyalty-workflow-bundle-${process.pid}.js`), cached: false, kept: false });
+  expect(first).toEqual({ codePath: path.join(os.tmpdir(), `bigcommerce-loyalty-workflow-bundle-${process.pid}.js`), from: 'webpack, not kept' });
   expect(warnings).toEqual([expect.stringContaining('sources changed while the workflows were bundled')]);
   rmSync(first.codePath);
   // Nothing under the key of before (to be found again if that file were put back), nor under the new one.
@@ -111,7 +111,7 @@ test('sources saved while they are bundled: that bundle is not kept under the ke
 
   const steady = standIn(after);
   const next = await workflowBundleFromSources(logger, cache, steady);
-  expect(next).toEqual({ codePath: path.join(cache, `workflow-bundle-${after}.js`), cached: false, kept: true });
+  expect(next).toEqual({ codePath: path.join(cache, `workflow-bundle-${after}.js`), from: 'webpack' });
   expect(steady.bundles).toBe(1);
   expect(readFileSync(next.codePath, 'utf8')).toBe(`// the workflows of ${after}`);
   expect(warnings).toHaveLength(1);
