@@ -168,6 +168,12 @@ async function goInstall({ what, args, cwd, binary, target, say, variable }: GoI
 
 /** The Java time-skipping test server (TEMPORAL.md), for workflow tests of timers that last days. */
 export const TEMPORAL_TEST_SERVER_VERSION = '1.31.0';
+/**
+ * SLF4J's binding that logs nothing, at the version of the `slf4j-api` that test
+ * server depends on: without a binding, SLF4J prints three lines of warning on
+ * every start of the server, into the test report.
+ */
+const SLF4J_NOP_VERSION = '1.7.36';
 
 /**
  * A launcher for `io.temporal:temporal-test-server`, fetched once from Maven
@@ -175,7 +181,7 @@ export const TEMPORAL_TEST_SERVER_VERSION = '1.31.0';
  * (`<launcher> <port>`). The launcher `exec`s java so the SDK's SIGKILL reaches the JVM.
  */
 export async function resolveTestServer(say: Say = defaultSay): Promise<string> {
-  const dir = path.join(cacheRoot(), `temporal-test-server-${TEMPORAL_TEST_SERVER_VERSION}`);
+  const dir = path.join(cacheRoot(), `temporal-test-server-${TEMPORAL_TEST_SERVER_VERSION}-slf4j-nop-${SLF4J_NOP_VERSION}`);
   const launcher = path.join(dir, 'test-server');
   if (existsSync(launcher)) return launcher;
   for (const tool of ['java', 'mvn']) {
@@ -190,7 +196,8 @@ export async function resolveTestServer(say: Say = defaultSay): Promise<string> 
       path.join(work, 'pom.xml'),
       `<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
 <groupId>local</groupId><artifactId>temporal-test-server-launcher</artifactId><version>1</version>
-<dependencies><dependency><groupId>io.temporal</groupId><artifactId>temporal-test-server</artifactId><version>${TEMPORAL_TEST_SERVER_VERSION}</version></dependency></dependencies>
+<dependencies><dependency><groupId>io.temporal</groupId><artifactId>temporal-test-server</artifactId><version>${TEMPORAL_TEST_SERVER_VERSION}</version></dependency>
+<dependency><groupId>org.slf4j</groupId><artifactId>slf4j-nop</artifactId><version>${SLF4J_NOP_VERSION}</version></dependency></dependencies>
 </project>\n`,
     );
     say(`fetching the Temporal test server ${TEMPORAL_TEST_SERVER_VERSION} with Maven, first run only…`);
