@@ -68,6 +68,9 @@ test('bundled once, then read from the cache; bundles of other sources are remov
   expect(again).toEqual({ codePath: first.codePath, from: 'cache' });
 }, 60_000);
 
+/** Where a bundle that is not kept goes: a file of this process. */
+const processFile = path.join(os.tmpdir(), `bigcommerce-loyalty-workflow-bundle-${process.pid}.js`);
+
 /** Sources whose key the case sets, bundled by a stand-in for webpack (the case above bundles for real). */
 function standIn(key: string, duringBundle?: () => void): BundleSources & { bundles: number; now: string } {
   const sources = {
@@ -87,7 +90,7 @@ test('a cache that cannot be written: the bundle goes to a file of this process,
   const blocker = path.join(tmp, 'a-file');
   writeFileSync(blocker, 'not a directory');
   const bundle = await workflowBundleFromSources(quiet, path.join(blocker, 'cache'), standIn('a'.repeat(24)));
-  expect(bundle).toEqual({ codePath: path.join(os.tmpdir(), `bigcommerce-loyalty-workflow-bundle-${process.pid}.js`), from: 'webpack, not kept' });
+  expect(bundle).toEqual({ codePath: processFile, from: 'webpack, not kept' });
   expect(readFileSync(bundle.codePath, 'utf8')).toBe(`// the workflows of ${'a'.repeat(24)}`);
   rmSync(bundle.codePath);
 });
@@ -103,7 +106,7 @@ test('sources saved while they are bundled: that bundle is not kept under the ke
     sources.now = after; // a file saved while webpack reads them
   });
   const first = await workflowBundleFromSources(logger, cache, sources);
-  expect(first).toEqual({ codePath: path.join(os.tmpdir(), `bigcommerce-loyalty-workflow-bundle-${process.pid}.js`), from: 'webpack, not kept' });
+  expect(first).toEqual({ codePath: processFile, from: 'webpack, not kept' });
   expect(warnings).toEqual([expect.stringContaining('sources changed while the workflows were bundled')]);
   rmSync(first.codePath);
   // Nothing under the key of before (to be found again if that file were put back), nor under the new one.
