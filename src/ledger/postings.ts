@@ -3,6 +3,9 @@ import type { HeadDoc, PostingDoc } from './models';
 
 const isDuplicateKey = (err: unknown) => (err as { code?: number }).code === 11000;
 
+/** How long an append waits for the one before it on its chain in this process (see Chains). */
+export const APPEND_WAIT_MS = 5_000;
+
 /** What a chain's next posting carries, computed from the one before it (null for the first). */
 export type Fold = (previous: PostingDoc | null) => Omit<PostingDoc, '_id' | 'chain' | 'seq' | 'txId' | 'postedAt'>;
 
@@ -24,11 +27,23 @@ export const postingId = (chain: string, seq: number) => `${chain}:${seq}`;
  * with `$max` after each append and may lag or, on a store without isolated
  * updates, even step back, but every value ever written is a seq that exists,
  * so it is always a lower bound and the probe finds the head from it.
+ *
+ * Within a process, appends to one chain wait for each other, and each starts
+ * from the posting the one before it made: concurrent credits of one merchant
+ * (its stats chains) or one contact then take one insert each, where racing
+ * they took one round of reads and a failed insert per writer ahead of them
+ * (quadratic in the writers). Processes still race each other as above. The
+ * wait is bounded, so a store call that hangs holds its chain's next appends
+ * for APPEND_WAIT_MS at most; past that they go ahead, racing.
  */
 export class Chains {
+  /** The newest append of each chain in flight in this process; it settles with its posting (null: none made, or failed). */
+  private readonly tails = new Map<string, Promise<PostingDoc | null>>();
+
   constructor(
     private readonly postings: Model<PostingDoc>,
     private readonly heads: Model<HeadDoc>,
+    private readonly appendWaitMs = APPEND_WAIT_MS,
   ) {}
 
   /** The newest posting of a chain, or null for an empty one. */
@@ -38,8 +53,20 @@ export class Chains {
   }
 
   /** Posts a transaction on a chain once; returns the posting, or null if it was already posted. */
-  async append(chain: string, txId: string, fold: Fold): Promise<PostingDoc | null> {
-    let head = await this.head(chain);
+  append(chain: string, txId: string, fold: Fold): Promise<PostingDoc | null> {
+    const before = this.tails.get(chain);
+    const appended = before ? settledWithin(before, this.appendWaitMs).then((previous) => this.race(chain, txId, fold, previous)) : this.race(chain, txId, fold, null);
+    const tail = appended.catch(() => null);
+    this.tails.set(chain, tail);
+    void tail.then(() => {
+      if (this.tails.get(chain) === tail) this.tails.delete(chain);
+    });
+    return appended;
+  }
+
+  /** The optimistic append, from the posting the append before it made if any (a lower bound like any other), else from the head. */
+  private async race(chain: string, txId: string, fold: Fold, previous: PostingDoc | null): Promise<PostingDoc | null> {
+    let head = previous ?? (await this.head(chain));
     for (;;) {
       const seq = (head?.seq ?? 0) + 1;
       const posting: PostingDoc = { ...fold(head), _id: postingId(chain, seq), chain, seq, txId, postedAt: new Date() };
@@ -88,6 +115,17 @@ export class Chains {
       seq += 1;
     }
   }
+}
+
+/** The promise's value if it settles within `ms`, else null (`promise` must not reject). */
+function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | null> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(null), ms);
+    void promise.then((value) => {
+      clearTimeout(timer);
+      resolve(value);
+    });
+  });
 }
 
 /** Runs `fn` over `items` with at most `limit` calls in flight; results in the items' order. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { Types } from 'mongoose';
 import { createLedgerActivities } from '../../src/activities/ledger';
-import { contactChain, contactFold, type Ledger, orderTransactionId, refundTransactionId } from '../../src/ledger/ledger';
+import { contactChain, contactFold, Ledger, orderTransactionId, refundTransactionId } from '../../src/ledger/ledger';
 import { LEDGER_MIGRATION, migrateLedger, MigrationRequiredError } from '../../src/ledger/migrate';
 import type { TransactionDoc } from '../../src/ledger/models';
 import { Chains } from '../../src/ledger/postings';
@@ -78,17 +78,58 @@ async function expectExact(merchantId: string) {
   return { transactions: txs.length, contacts: contacts.length };
 }
 
-test('concurrent writes, each sent three times: one posting per transaction, balances and counts exact', async () => {
+test('concurrent writes, each sent three times through three processes: one posting per transaction, balances and counts exact', async () => {
   const m = uniqueId('conc');
+  // A ledger queues its own appends to a chain; three ledgers, as three worker processes would, race in the store.
+  const processes = [ledger, new Ledger(sys.store.connection), new Ledger(sys.store.connection)];
   const contacts = await Promise.all(['a', 'b', 'c'].map((e) => ledger.contactFor(m, `${e}@example.com`, null)));
   const writes = Array.from({ length: 45 }, (_, i) =>
     i % 9 === 8 ? refund(m, contacts[i % 3]!._id, i - 3, 1000 + i, -(i % 5) - 1) : order(m, contacts[i % 3]!._id, i, 10 + i),
   );
-  const results = await Promise.all(writes.flatMap((w) => [ledger.record(w), ledger.record(w), ledger.record(w)]));
+  const results = await Promise.all(writes.flatMap((w) => processes.map((p) => p.record(w))));
   expect(results.filter((r) => r.created)).toHaveLength(45);
   const figures = await expectExact(m);
   expect(figures).toEqual({ transactions: 45, contacts: 3 });
   expect(await ledger.stats(m)).toEqual({ ordersCredited: 40, refundsDeducted: 5 });
+});
+
+test("one process's concurrent writes to one contact wait for each other: one posting insert per posting", async () => {
+  const m = uniqueId('queue');
+  const own = new Ledger(sys.store.connection);
+  const contact = await own.contactFor(m, 'q@example.com', null);
+  const postings = own.models.Posting.collection;
+  const insert = postings.insertOne.bind(postings);
+  let inserts = 0;
+  const counted = jest.spyOn(postings, 'insertOne').mockImplementation(((...args: Parameters<typeof insert>) => {
+    inserts++;
+    return insert(...args);
+  }) as never);
+  try {
+    await Promise.all(Array.from({ length: 30 }, (_, i) => own.record(order(m, contact._id, i, 1))));
+  } finally {
+    counted.mockRestore();
+  }
+  expect(inserts).toBe(60); // 30 on the contact's chain, 30 on the merchant's stats chains; racing, 200 and more
+  expect(await expectExact(m)).toEqual({ transactions: 30, contacts: 1 });
+});
+
+test('an append that hangs holds the next one on its chain for the wait bound only', async () => {
+  const m = uniqueId('hang');
+  const contact = await ledger.contactFor(m, 'h@example.com', null);
+  const chains = new Chains(ledger.models.Posting, ledger.models.Head, 300);
+  const postings = ledger.models.Posting.collection;
+  const hung = jest.spyOn(postings, 'insertOne').mockImplementationOnce((() => new Promise(() => undefined)) as never);
+  try {
+    const first = { ...order(m, contact._id, 1, 1), createdAt: new Date() };
+    const second = { ...order(m, contact._id, 2, 2), createdAt: new Date() };
+    void chains.append(contactChain(contact._id), first._id, (previous) => contactFold(previous, first));
+    const started = Date.now();
+    const posted = await chains.append(contactChain(contact._id), second._id, (previous) => contactFold(previous, second));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(posted).toMatchObject({ seq: 1, txId: second._id, balance: 2 });
+  } finally {
+    hung.mockRestore();
+  }
 });
 
 test('racing first orders of one email make one contact', async () => {
