@@ -78,9 +78,9 @@ async function expectExact(merchantId: string) {
   return { transactions: txs.length, contacts: contacts.length };
 }
 
-test('concurrent writes, each sent three times through three processes: one posting per transaction, balances and counts exact', async () => {
+test('concurrent writes, each sent three times through three ledgers (as by three processes): one posting per transaction, balances and counts exact', async () => {
   const m = uniqueId('conc');
-  // A ledger queues its own appends to a chain; three ledgers, as three worker processes would, race in the store.
+  // A ledger queues its own appends to a chain; three ledgers race in the store as three worker processes would.
   const processes = [ledger, new Ledger(sys.store.connection), new Ledger(sys.store.connection)];
   const contacts = await Promise.all(['a', 'b', 'c'].map((e) => ledger.contactFor(m, `${e}@example.com`, null)));
   const writes = Array.from({ length: 45 }, (_, i) =>
