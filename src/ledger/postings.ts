@@ -1,4 +1,5 @@
 import type { Model } from 'mongoose';
+import { KeyedSerial } from '../keyed-serial';
 import type { HeadDoc, PostingDoc } from './models';
 
 const isDuplicateKey = (err: unknown) => (err as { code?: number }).code === 11000;
@@ -37,14 +38,16 @@ export const postingId = (chain: string, seq: number) => `${chain}:${seq}`;
  * for APPEND_WAIT_MS at most; past that they go ahead, racing.
  */
 export class Chains {
-  /** The newest append of each chain in flight in this process; it settles with its posting (null: none made, or failed). */
-  private readonly tails = new Map<string, Promise<PostingDoc | null>>();
+  /** This process's appends, one chain at a time; each is handed the posting the one before it made. */
+  private readonly serial: KeyedSerial<PostingDoc | null>;
 
   constructor(
     private readonly postings: Model<PostingDoc>,
     private readonly heads: Model<HeadDoc>,
-    private readonly appendWaitMs = APPEND_WAIT_MS,
-  ) {}
+    appendWaitMs = APPEND_WAIT_MS,
+  ) {
+    this.serial = new KeyedSerial(appendWaitMs);
+  }
 
   /** The newest posting of a chain, or null for an empty one. */
   async head(chain: string): Promise<PostingDoc | null> {
@@ -54,14 +57,7 @@ export class Chains {
 
   /** Posts a transaction on a chain once; returns the posting, or null if it was already posted. */
   append(chain: string, txId: string, fold: Fold): Promise<PostingDoc | null> {
-    const before = this.tails.get(chain);
-    const appended = before ? settledWithin(before, this.appendWaitMs).then((previous) => this.race(chain, txId, fold, previous)) : this.race(chain, txId, fold, null);
-    const tail = appended.catch(() => null);
-    this.tails.set(chain, tail);
-    void tail.then(() => {
-      if (this.tails.get(chain) === tail) this.tails.delete(chain);
-    });
-    return appended;
+    return this.serial.run(chain, (previous) => this.race(chain, txId, fold, previous ?? null));
   }
 
   /** The optimistic append, from the posting the append before it made if any (a lower bound like any other), else from the head. */
@@ -115,17 +111,6 @@ export class Chains {
       seq += 1;
     }
   }
-}
-
-/** The promise's value if it settles within `ms`, else null (`promise` must not reject). */
-function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | null> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(null), ms);
-    void promise.then((value) => {
-      clearTimeout(timer);
-      resolve(value);
-    });
-  });
 }
 
 /** Runs `fn` over `items` with at most `limit` calls in flight; results in the items' order. */

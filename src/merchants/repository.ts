@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Connection, type Model, Schema } from 'mongoose';
 import { Keyring, open, seal } from '../crypto';
+import { KeyedSerial } from '../keyed-serial';
 
 export const MERCHANT_STATUSES = ['installing', 'active', 'failed', 'uninstalled'] as const;
 export type MerchantStatus = (typeof MERCHANT_STATUSES)[number];
@@ -319,21 +320,5 @@ export class StoreMismatchError extends Error {
     readonly requestedStoreHash: string,
   ) {
     super(`merchant ${merchantId} is connected to BigCommerce store ${boundStoreHash}, not ${requestedStoreHash}; connect another store under another merchant id`);
-  }
-}
-
-/** Runs tasks of one key one after another (in call order); tasks of different keys run freely. */
-export class KeyedSerial {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    const result = previous.then(task);
-    const tail = result.catch(() => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return result;
   }
 }
