@@ -27,7 +27,10 @@ export const postingId = (chain: string, seq: number) => `${chain}:${seq}`;
  * The head is found from a hint (`heads`) and probed forward. The hint is updated
  * with `$max` after each append and may lag or, on a store without isolated
  * updates, even step back, but every value ever written is a seq that exists,
- * so it is always a lower bound and the probe finds the head from it.
+ * so it is always a lower bound and the probe finds the head from it. An append
+ * does not probe: it reads the hinted posting and tries the seq after it, and
+ * only an insert that meets a posting there walks on (the hint is nearly always
+ * the head, and the probe would read the free seq that the insert takes).
  *
  * Within a process, appends to one chain wait for each other, and each starts
  * from the posting the one before it made: concurrent credits of one merchant
@@ -60,9 +63,13 @@ export class Chains {
     return this.serial.run(chain, (previous) => this.race(chain, txId, fold, previous ?? null));
   }
 
-  /** The optimistic append, from the posting the append before it made if any (a lower bound like any other), else from the head. */
+  /**
+   * The optimistic append, from the posting the append before it made if any, else from the
+   * hinted one: both are lower bounds, and the insert itself finds out whether they are the head
+   * (a chain has no gaps, so the seq after a lower bound is free only if that bound is the head).
+   */
   private async race(chain: string, txId: string, fold: Fold, previous: PostingDoc | null): Promise<PostingDoc | null> {
-    let head = previous ?? (await this.head(chain));
+    let head = previous ?? (await this.hinted(chain));
     for (;;) {
       const seq = (head?.seq ?? 0) + 1;
       const posting: PostingDoc = { ...fold(head), _id: postingId(chain, seq), chain, seq, txId, postedAt: new Date() };
@@ -82,6 +89,15 @@ export class Chains {
       });
       return posting;
     }
+  }
+
+  /** The posting the chain's head hint names (null for none): a lower bound of the head, in one read after the hint's. */
+  private async hinted(chain: string): Promise<PostingDoc | null> {
+    const seq = (await this.heads.findById(chain).lean())?.seq ?? 0;
+    if (seq === 0) return null;
+    const at = await this.postings.findById(postingId(chain, seq)).lean();
+    if (!at) throw new Error(`chain ${chain} has no posting ${seq} although its head hint says so`);
+    return at;
   }
 
   /** Postings `from`, `from - 1` … down to `from - count + 1` (and not below 1), newest first, read in parallel. */

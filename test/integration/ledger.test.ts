@@ -113,6 +113,33 @@ test("one process's concurrent writes to one contact wait for each other: one po
   expect(await expectExact(m)).toEqual({ transactions: 30, contacts: 1 });
 });
 
+test('an append reads the head hint and the posting it names, nothing more; behind a lagging hint it walks on to the head', async () => {
+  const m = uniqueId('reads');
+  const contact = await ledger.contactFor(m, 'r@example.com', null);
+  const chain = contactChain(contact._id);
+  const chains = new Chains(ledger.models.Posting, ledger.models.Head);
+  const { Posting, Head } = ledger.models;
+  const append = async (orderId: number) => {
+    const tx = { ...order(m, contact._id, orderId, orderId), createdAt: new Date() };
+    return chains.append(chain, tx._id, (previous) => contactFold(previous, tx));
+  };
+  const postingReads = jest.spyOn(Posting, 'findById');
+  const hintReads = jest.spyOn(Head, 'findById');
+  try {
+    for (let i = 1; i <= 10; i++) await append(i); // one after another: none is handed the one before it
+    // One hint read per append, one posting read per append after the first (whose hint is 0).
+    // Probing from the hint as reads do, it was 19: the hinted posting and the next, free seq.
+    expect(hintReads).toHaveBeenCalledTimes(10);
+    expect(postingReads).toHaveBeenCalledTimes(9);
+  } finally {
+    postingReads.mockRestore();
+    hintReads.mockRestore();
+  }
+  await Head.updateOne({ _id: chain }, { $set: { seq: 3 } });
+  expect(await append(11)).toMatchObject({ seq: 11, balance: 66 });
+  expect(await ledger.balance(contact._id)).toBe(66);
+});
+
 test('an append that hangs holds the next one on its chain for the wait bound only', async () => {
   const m = uniqueId('hang');
   const contact = await ledger.contactFor(m, 'h@example.com', null);
