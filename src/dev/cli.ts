@@ -8,9 +8,23 @@ export function runCli(main: () => Promise<void>): void {
   });
 }
 
-/** Polls `fn` until it answers something other than undefined/false, or throws after `timeoutMs`. */
-export async function waitFor<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, what = 'condition', intervalMs = 150): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+/**
+ * How long a wait of `elapsedMs` so far sleeps before its next poll: 150 ms at first, then a
+ * tenth of the time waited, at most a second. A poll costs the system it watches (a merchant's
+ * state is some 25 store reads), so a wait of minutes polls about once a second, and a short one
+ * as often as before; a wait answers at most a tenth of its length, or a second, late.
+ */
+export function pollDelay(elapsedMs: number): number {
+  return Math.min(1_000, Math.max(150, Math.round(elapsedMs / 10)));
+}
+
+/**
+ * Polls `fn` until it answers something other than undefined/false, or throws after `timeoutMs`;
+ * every `intervalMs` if given, else on the schedule of `pollDelay`.
+ */
+export async function waitFor<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, what = 'condition', intervalMs?: number): Promise<T> {
+  const started = Date.now();
+  const deadline = started + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
@@ -20,6 +34,6 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false>, timeo
       last = err;
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
+    await new Promise((r) => setTimeout(r, intervalMs ?? pollDelay(Date.now() - started)));
   }
 }
