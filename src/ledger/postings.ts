@@ -54,8 +54,7 @@ export class Chains {
 
   /** The newest posting of a chain, or null for an empty one. */
   async head(chain: string): Promise<PostingDoc | null> {
-    const hint = await this.heads.findById(chain).lean();
-    return this.probe(chain, hint?.seq ?? 0, null);
+    return this.probe(chain, await this.hintedSeq(chain), null);
   }
 
   /** Posts a transaction on a chain once; returns the posting, or null if it was already posted. */
@@ -93,11 +92,16 @@ export class Chains {
 
   /** The posting the chain's head hint names (null for none): a lower bound of the head, in one read after the hint's. */
   private async hinted(chain: string): Promise<PostingDoc | null> {
-    const seq = (await this.heads.findById(chain).lean())?.seq ?? 0;
+    const seq = await this.hintedSeq(chain);
     if (seq === 0) return null;
     const at = await this.postings.findById(postingId(chain, seq)).lean();
-    if (!at) throw new Error(`chain ${chain} has no posting ${seq} although its head hint says so`);
+    if (!at) throw hintWithoutPosting(chain, seq);
     return at;
+  }
+
+  /** The seq the chain's head hint names, 0 for none. */
+  private async hintedSeq(chain: string): Promise<number> {
+    return (await this.heads.findById(chain).lean())?.seq ?? 0;
   }
 
   /** Postings `from`, `from - 1` … down to `from - count + 1` (and not below 1), newest first, read in parallel. */
@@ -115,7 +119,7 @@ export class Chains {
     if (!head && seq > 0) {
       // Read the hinted posting and the one after it together: usually the hint is the head.
       const [at, next] = await Promise.all([this.postings.findById(postingId(chain, seq)).lean(), this.postings.findById(postingId(chain, seq + 1)).lean()]);
-      if (!at) throw new Error(`chain ${chain} has no posting ${seq} although its head hint says so`);
+      if (!at) throw hintWithoutPosting(chain, seq);
       if (!next) return at;
       head = next;
       seq += 1;
@@ -128,6 +132,8 @@ export class Chains {
     }
   }
 }
+
+const hintWithoutPosting = (chain: string, seq: number) => new Error(`chain ${chain} has no posting ${seq} although its head hint says so`);
 
 /** Runs `fn` over `items` with at most `limit` calls in flight; results in the items' order. */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
