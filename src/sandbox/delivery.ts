@@ -82,13 +82,15 @@ export class WebhookDelivery {
       headers['webhook-timestamp'] = String(Math.floor(ts.getTime() / 1000));
       headers['webhook-signature'] = new Webhook(Buffer.from(secret).toString('base64')).sign(id, ts, body);
     }
-    let status: number | 'network-error';
-    try {
-      const res = await fetch(hook.destination, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
-      status = res.status;
-      await res.arrayBuffer();
-    } catch {
-      status = 'network-error';
+    let status: number | 'network-error' = 'network-error';
+    if (!store.receiverDown) {
+      try {
+        const res = await fetch(hook.destination, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
+        status = res.status;
+        await res.arrayBuffer();
+      } catch {
+        status = 'network-error';
+      }
     }
     const { scope, hash } = JSON.parse(body) as { scope: string; hash: string };
     this.log.push({ hookId: hook.id, scope, hash, attempt, status, at: Date.now() });

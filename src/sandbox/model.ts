@@ -151,6 +151,12 @@ export interface SandboxStoreState {
   requests: RequestRecord[];
   /** This store's own scale of BigCommerce's retry schedule, in place of the sandbox's (a test of one store's outage). */
   deliveryTimeScale?: number;
+  /**
+   * Our webhook endpoint is down for this store's callbacks: every delivery attempt fails as a
+   * network error, whatever the hook's destination (an outage of our API, while our worker and
+   * BigCommerce's API go on).
+   */
+  receiverDown?: boolean;
 }
 
 /** RFC 2822 in UTC as BigCommerce writes it: "Wed, 10 Jan 2018 21:05:30 +0000". */

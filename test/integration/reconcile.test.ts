@@ -1,3 +1,4 @@
+import { BIGCOMMERCE_RETRY_SCHEDULE_S } from '../../src/sandbox/delivery';
 import { startSystem, type System, uniqueId, waitFor } from '../helpers/system';
 
 /** Rule 8: nothing is lost to a missing webhook; credentials rejected at any time; uninstall keeps what it acknowledged. */
@@ -164,31 +165,49 @@ describe('the reconciliation, every interval', () => {
     expect(failed.missingScopes).toEqual(['orders']);
   });
 
-  test.concurrent('missed webhooks: our API down longer than the whole retry schedule: hooks deactivated, every order placed meanwhile credited once after it returns', async () => {
+  test.concurrent('missed webhooks: our API down longer than the whole retry schedule: hooks deactivated and repaired by the sweeps meanwhile, every order placed meanwhile credited once, the repaired hooks deliver once it returns', async () => {
     const { id, account } = await installed('outage');
     const before = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '40.0000', email: 'before@example.com' });
     await balanceOf(id, 'before@example.com', 40);
-    // Every delivery fails: as if our API were down. Each hook goes through BigCommerce's (compressed) 48 h of retries and is deactivated.
-    const destination = sys.sandbox.hooks(account.storeHash)[0]!.destination;
-    for (const h of sys.sandbox.hooks(account.storeHash)) h.destination = 'http://127.0.0.1:9/down';
+    // Our API is down: every delivery to it fails, while our worker (and its sweeps) and BigCommerce's
+    // API go on. Each hook goes through BigCommerce's (compressed) 48 h of retries and is deactivated.
     const store = sys.sandbox.store(account.storeHash);
+    store.receiverDown = true;
     store.deliveryTimeScale = 0.00001; // this store's 48 h of retries in about 2 s
     const orders = Array.from({ length: 6 }, (_, i) => sys.sandbox.createOrder(account.storeHash, { totalIncTax: '5.0000', email: `o${i}@example.com` }));
     sys.sandbox.createRefund(account.storeHash, before.id, 10); // a refund webhook and a status webhook, lost too
     await sys.sandbox.delivery.idle(account.storeHash);
     delete store.deliveryTimeScale;
-    expect(sys.sandbox.hooks(account.storeHash).every((h) => !h.is_active)).toBe(true);
-    for (const h of sys.sandbox.hooks(account.storeHash)) h.destination = destination; // we are back; the hooks are still dead
+    // Every hook failed its last retry, so BigCommerce deactivated it (a sweep may have repaired it since).
+    const hooks = sys.sandbox.hooks(account.storeHash).map((h) => h.id);
+    const lastRetry = BIGCOMMERCE_RETRY_SCHEDULE_S.length;
+    const died = sys.sandbox.delivery.log.filter((d) => hooks.includes(d.hookId) && d.attempt === lastRetry && d.status === 'network-error');
+    expect(new Set(died.map((d) => d.hookId))).toEqual(new Set(hooks));
+    // Once each, nearly always: a hook's other deliveries stop when it dies. Should a sweep repair it
+    // between two of them, it dies again, and is repaired again.
+    const deaths = died.length;
 
-    const state = await stateWhen(
+    // The sweeps repair the hooks and recover what they missed while our API is still down.
+    const recovered = await stateWhen(
       id,
-      (s) => s.stats.ordersCredited === orders.length + 1 && s.stats.refundsDeducted === 1 && s.reconciliation.webhooksRepaired === 3,
+      (s) => s.stats.ordersCredited === orders.length + 1 && s.stats.refundsDeducted === 1 && s.reconciliation.webhooksRepaired === deaths,
       'all credited, hooks repaired',
     );
-    expect(state.reconciliation).toMatchObject({ ordersRecovered: orders.length, refundsRecovered: 1 });
+    expect(recovered.reconciliation).toMatchObject({ ordersRecovered: orders.length, refundsRecovered: 1 });
+    expect(sys.sandbox.hooks(account.storeHash).every((h) => h.is_active)).toBe(true);
     for (let i = 0; i < orders.length; i++) await balanceOf(id, `o${i}@example.com`, 5);
     await balanceOf(id, 'before@example.com', 30);
-    expect(sys.sandbox.hooks(account.storeHash).every((h) => h.is_active)).toBe(true);
+
+    // We are back: the repaired hooks deliver the next order, and nothing is counted twice.
+    store.receiverDown = false;
+    const backAt = Date.now();
+    const after = sys.sandbox.createOrder(account.storeHash, { totalIncTax: '7.0000', email: 'after@example.com' });
+    await balanceOf(id, 'after@example.com', 7);
+    expect(sys.sandbox.delivery.log.filter((d) => d.scope === 'store/order/created' && hooks.includes(d.hookId) && d.at >= backAt).map((d) => d.status)).toEqual([200]);
+    expect(await sys.childResult(`bigcommerce-order:${id}:${after.id}`)).toMatchObject({ outcome: 'credited' });
+    const state = (await sys.state(id)).body;
+    expect(state.stats).toMatchObject({ ordersCredited: orders.length + 2, refundsDeducted: 1 });
+    expect(state.reconciliation).toMatchObject({ ordersRecovered: orders.length, refundsRecovered: 1, webhooksRepaired: deaths });
   });
 
   test('missed webhooks: 500 missed orders are recovered by one sweep with no 429, never more than 80 % of the quota in a window, and one fetch each', async () => {
