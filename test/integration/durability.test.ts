@@ -14,7 +14,8 @@ afterAll(async () => {
 async function ordersCredited(id: string, n: number, timeoutMs = 90_000) {
   return waitFor(async () => {
     const s = await sys.state(id);
-    return s.body.stats.ordersCredited === n ? s.body : undefined;
+    if (s.body.stats.ordersCredited === n) return s.body;
+    throw new Error(`${s.body.stats.ordersCredited} so far`); // named by a timeout
   }, timeoutMs, `${n} orders credited`);
 }
 
@@ -29,9 +30,18 @@ test.concurrent('with continue-as-new every ~150 events, 200 orders credit exact
     sys.sandbox.createOrder(account.storeHash, { totalIncTax: '10.0000', email: `c${i % 20}@example.com` });
   }
   await sys.sandbox.delivery.idle();
-  await ordersCredited(id, 200);
+  await ordersCredited(id, 200, 180_000);
   const handle = sys.client.workflow.getHandle(`bigcommerce-merchant:${id}`);
-  const state = (await handle.query('state')) as { counters: { runs: number; ordersStarted: number; eventsReceived: number; duplicateEvents: number } };
+  type Counters = { runs: number; ordersStarted: number; eventsReceived: number; duplicateEvents: number };
+  // A retried delivery taken late may still wait in the run (held while webhooks press, up to 5 s)
+  // when the last order is credited: every event received is an order started or a duplicate once
+  // the run has looked at it. One lost at a continue-as-new never would be.
+  const state = await waitFor(async () => {
+    const s = (await handle.query('state')) as { counters: Counters };
+    const { eventsReceived, ordersStarted, duplicateEvents } = s.counters;
+    if (eventsReceived === ordersStarted + duplicateEvents) return s;
+    throw new Error(`${eventsReceived} received, ${ordersStarted} started, ${duplicateEvents} duplicates`);
+  }, 30_000, 'every event received to be started or known as a duplicate');
   expect(state.counters.runs).toBeGreaterThan(2);
   expect(state.counters.ordersStarted).toBe(200);
   // Delivery is at least once: a delivery answered with an error after its signal was
@@ -40,7 +50,6 @@ test.concurrent('with continue-as-new every ~150 events, 200 orders credit exact
   const hookIds = new Set(sys.sandbox.hooks(account.storeHash).map((h) => h.id));
   const retried = sys.sandbox.delivery.log.filter((d) => hookIds.has(d.hookId) && d.attempt > 0).length;
   expect(state.counters.eventsReceived - 200).toBeLessThanOrEqual(retried);
-  expect(state.counters.eventsReceived).toBe(state.counters.ordersStarted + state.counters.duplicateEvents);
   // Every contact's balance is the sum of its transactions, and all of them add up.
   let total = 0;
   for (let c = 0; c < 20; c++) {
@@ -55,7 +64,7 @@ test.concurrent('with continue-as-new every ~150 events, 200 orders credit exact
   for await (const run of sys.client.workflow.list({ query: `WorkflowId = "bigcommerce-merchant:${id}"` })) {
     expect((await sys.client.workflow.getHandle(run.workflowId, run.runId).describe()).historyLength).toBeLessThan(10_000);
   }
-});
+}, 300_000);
 
 test('the worker is stopped after the webhooks were accepted and a new one started: every order credited exactly once', async () => {
   const id = `crash-${Math.random().toString(36).slice(2, 7)}`;
