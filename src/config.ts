@@ -36,6 +36,17 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Not in the contract: the merchant workflow continues-as-new past this many history events (contract bound: 10,000). */
   MERCHANT_HISTORY_LIMIT: z.coerce.number().int().min(100).max(9_000).default(5_000),
+  /**
+   * Not in the contract: the merchant workflow's task timeout in seconds, set when a merchant is
+   * installed (a running merchant keeps its own across continue-as-new). What a task lost with a
+   * crashed worker waits before another worker takes it; long enough to replay a whole run.
+   */
+  MERCHANT_TASK_TIMEOUT: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .int('must be whole seconds')
+    .min(10, 'must be at least 10 (Temporal’s default)')
+    .max(120, 'must be at most 120 (Temporal’s limit)')
+    .default(60), // MERCHANT_WORKFLOW_TASK_TIMEOUT_S, what runs installed before it was settable hand on
   /** Bearer key of the codec endpoint in production (the Temporal UI's codec server); unset there, the endpoint refuses everyone. */
   CODEC_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Browser origins allowed to call the codec endpoint (CORS), comma-separated; outside production the dev UI's by default. */

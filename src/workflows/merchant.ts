@@ -33,7 +33,7 @@ import {
   orderStatusChangedSignal,
   orderWaitingSignal,
   orderWorkflowId,
-  MERCHANT_WORKFLOW_TASK_TIMEOUT,
+  MERCHANT_WORKFLOW_TASK_TIMEOUT_S,
   RECONCILE_OVERLAP_MS,
   type ReconciliationState,
   redeemUpdate,
@@ -64,6 +64,8 @@ export interface MerchantWorkflowInput {
   historyLimit: number;
   /** RECONCILE_INTERVAL in seconds (runs started before reconciliation existed: 900). */
   reconcileIntervalSeconds?: number;
+  /** MERCHANT_TASK_TIMEOUT in seconds, as the install set it; handed on at continue-as-new (absent before it was settable: 60 s). */
+  taskTimeoutSeconds?: number;
   /** What a previous run handed over when it continued-as-new. */
   carried?: Carried;
 }
@@ -737,8 +739,9 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
       sendDeferredWakes = true;
       await condition(() => deferredWakes.size === 0);
       const packed = patched(PACKED_EVENTS);
-      // Runs since TASK_TIMEOUT hand their successor the longer task timeout (runs started before it had Temporal's 10 s).
-      const next = patched(TASK_TIMEOUT) ? makeContinueAsNewFunc<typeof merchantWorkflow>({ workflowTaskTimeout: MERCHANT_WORKFLOW_TASK_TIMEOUT }) : continueAsNew<typeof merchantWorkflow>;
+      // Runs since TASK_TIMEOUT hand their successor the install's task timeout, 60 s unless set (runs started before it had Temporal's 10 s).
+      const taskTimeoutMs = (input.taskTimeoutSeconds ?? MERCHANT_WORKFLOW_TASK_TIMEOUT_S) * 1000;
+      const next = patched(TASK_TIMEOUT) ? makeContinueAsNewFunc<typeof merchantWorkflow>({ workflowTaskTimeout: taskTimeoutMs }) : continueAsNew<typeof merchantWorkflow>;
       return next({
         ...input,
         storeHash,

@@ -217,14 +217,14 @@ export interface RefundWorkflowInput {
 export const RECONCILE_OVERLAP_MS = 5 * 60_000;
 
 /**
- * The merchant workflow's task timeout (Temporal's default is 10 s). The first
- * task after a worker outage replays every signal that came in meanwhile: a
- * 12,000-webhook flood left about 4,400, which took 5.7 s on the 2-core
- * development machine, and a run takes up to 10,000 signals (the server's
- * cap), so 10 s could time that task out again and again. Set at the start
- * and carried by each continue-as-new.
+ * The merchant workflow's task timeout by default (Temporal's own is 10 s): the
+ * first task of a worker that lacks the merchant in its cache replays the whole
+ * run, up to MERCHANT_HISTORY_LIMIT events or, after a long worker outage, up to
+ * 10,000 signals (the server's cap); that takes seconds on a loaded 2-core
+ * machine, and 10 s could time it out again and again. `MERCHANT_TASK_TIMEOUT`
+ * sets another at install; each continue-as-new hands on the run's own.
  */
-export const MERCHANT_WORKFLOW_TASK_TIMEOUT = '60s';
+export const MERCHANT_WORKFLOW_TASK_TIMEOUT_S = 60;
 
 /** Where a paged sweep of one list continues: the lower bound it queries with, and the page. */
 export interface SweepCursor {

@@ -84,7 +84,7 @@ test('the worker is stopped after the webhooks were accepted and a new one start
   for (let c = 0; c < 3; c++) expect((await sys.contact(id, `w${c}@example.com`))!.balance).toBe(50);
 });
 
-test.concurrent("a merchant run started with Temporal's 10 s task timeout (before this version) hands its successor 60 s; new installs start with 60 s", async () => {
+test.concurrent("a merchant run started with Temporal's 10 s task timeout (before this version) hands its successor 60 s; new installs start with 60 s; one installed with another (MERCHANT_TASK_TIMEOUT) hands that on", async () => {
   const id = `tto-${Math.random().toString(36).slice(2, 7)}`;
   const account = sys.newStore();
   const workflowId = merchantWorkflowId(id);
@@ -107,4 +107,20 @@ test.concurrent("a merchant run started with Temporal's 10 s task timeout (befor
   const fresh = `tto-new-${Math.random().toString(36).slice(2, 7)}`;
   await sys.installActive(fresh, sys.newStore());
   expect(Number((await sys.client.workflow.getHandle(merchantWorkflowId(fresh)).describe()).raw.executionConfig!.defaultWorkflowTaskTimeout!.seconds)).toBe(60);
+
+  // As the API starts a merchant with MERCHANT_TASK_TIMEOUT=15 (ledger.test.ts installs with 10 through the API).
+  const set = `tto-set-${Math.random().toString(36).slice(2, 7)}`;
+  const setAccount = sys.newStore();
+  const setId = merchantWorkflowId(set);
+  await sys.client.workflow.start(merchantWorkflow, {
+    workflowId: setId,
+    taskQueue: sys.config.TEMPORAL_TASK_QUEUE,
+    workflowTaskTimeout: '15s',
+    args: [{ merchantId: set, storeHash: setAccount.storeHash, installedAt: Date.now(), historyLimit: 5_000, reconcileIntervalSeconds: 900, taskTimeoutSeconds: 15 }],
+  });
+  await sys.installActive(set, setAccount);
+  const setHandle = sys.client.workflow.getHandle(setId);
+  await setHandle.signal(continueAsNewRequestedSignal);
+  await waitFor(async () => (((await setHandle.query('state')) as { counters: { runs: number } }).counters.runs === 2 ? true : undefined), 30_000, 'a second run');
+  expect(Number((await sys.client.workflow.getHandle(setId).describe()).raw.executionConfig!.defaultWorkflowTaskTimeout!.seconds)).toBe(15);
 });

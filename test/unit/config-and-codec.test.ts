@@ -21,7 +21,9 @@ describe('config', () => {
       PUBLIC_BASE_URL: 'http://127.0.0.1:3000',
       BIGCOMMERCE_API_ORIGIN: 'https://api.bigcommerce.com',
       NODE_ENV: 'development',
+      MERCHANT_TASK_TIMEOUT: 60,
     });
+    expect(loadConfig({ ...base, MERCHANT_TASK_TIMEOUT: '10' }).MERCHANT_TASK_TIMEOUT).toBe(10);
   });
   test.each([
     [{ PORT: 'eighty' }, 'PORT'],
@@ -29,6 +31,8 @@ describe('config', () => {
     [{ MONGODB_URI: 'postgres://x' }, 'MONGODB_URI'],
     [{ TEMPORAL_ADDRESS: 'nohost' }, 'TEMPORAL_ADDRESS'],
     [{ PUBLIC_BASE_URL: 'ftp://x' }, 'PUBLIC_BASE_URL'],
+    [{ MERCHANT_TASK_TIMEOUT: '5' }, 'MERCHANT_TASK_TIMEOUT: must be at least 10'],
+    [{ MERCHANT_TASK_TIMEOUT: '121' }, 'MERCHANT_TASK_TIMEOUT: must be at most 120'],
   ])('a bad %j stops with a message naming %s', (env, name) => {
     expect(() => loadConfig({ ...base, ...env })).toThrow(ConfigError);
     expect(() => loadConfig({ ...base, ...env })).toThrow(new RegExp(name));

@@ -8,7 +8,7 @@ import { type InstallRequest, StoreMismatchError } from '../../merchants/reposit
 import type { Store } from '../../store';
 import { MerchantIdKey, StoreHashKey } from '../../temporal/search-attribute-keys';
 import { merchantWorkflow } from '../../workflows/merchant';
-import { installRequestedSignal, MERCHANT_WORKFLOW_TASK_TIMEOUT, merchantWorkflowId, uninstallRequestedSignal } from '../../workflows/messages';
+import { installRequestedSignal, merchantWorkflowId, uninstallRequestedSignal } from '../../workflows/messages';
 import { HttpError, notFound, validationError } from '../errors';
 import type { WebhookAuthCache } from '../webhook-auth';
 
@@ -103,7 +103,7 @@ export function merchantsRouter({ config, client, store, webhookAuth }: { config
     const handle = await client.workflow.signalWithStart(merchantWorkflow, {
       workflowId,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
-      workflowTaskTimeout: MERCHANT_WORKFLOW_TASK_TIMEOUT,
+      workflowTaskTimeout: config.MERCHANT_TASK_TIMEOUT * 1000,
       // installedAt is provisional until the first activation; the workflow learns the recorded one then.
       args: [
         {
@@ -112,6 +112,7 @@ export function merchantsRouter({ config, client, store, webhookAuth }: { config
           installedAt: saved.installedAt?.getTime() ?? Date.now(),
           historyLimit: config.MERCHANT_HISTORY_LIMIT,
           reconcileIntervalSeconds: config.RECONCILE_INTERVAL,
+          taskTimeoutSeconds: config.MERCHANT_TASK_TIMEOUT,
         },
       ],
       signal: installRequestedSignal,
