@@ -157,10 +157,7 @@ async function main() {
     // The worker process's memory over the phases above (its young generation is set by BENCH_WORKER_NODE_FLAGS).
     const workerPeakRss = workerProcess?.pid === undefined ? undefined : peakRssMiB(workerProcess.pid);
     if (workerProcess) await stopProcess(workerProcess);
-    else {
-      await merchantSettled(); // so that the stopped worker holds none of its tasks
-      await sys.stopWorker();
-    }
+    else await sys.stopWorkerWhenSettled(merchantWorkflowId(id)); // it holds none of the merchant's tasks, and their next goes to the task queue
     const quiet = acceptedOf(await loadFromAnotherProcess({ ...webhooks(quietOrders), rate: RATE }, dir), 'open loop, worker stopped');
     if (inOwnProcess) workerProcess = await spawnWorker(sys.env);
     else await sys.startWorker();

@@ -46,7 +46,7 @@ const envSchema = z.object({
     .int('must be whole seconds')
     .min(10, 'must be at least 10 (Temporal’s default)')
     .max(120, 'must be at most 120 (Temporal’s limit)')
-    .default(60), // MERCHANT_WORKFLOW_TASK_TIMEOUT_S, what runs installed before it was settable hand on
+    .default(60), // = MERCHANT_WORKFLOW_TASK_TIMEOUT_S (workflows/messages.ts; a unit test holds them equal)
   /** Bearer key of the codec endpoint in production (the Temporal UI's codec server); unset there, the endpoint refuses everyone. */
   CODEC_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Browser origins allowed to call the codec endpoint (CORS), comma-separated; outside production the dev UI's by default. */

@@ -109,11 +109,8 @@ export async function startSystem(opts: SystemOptions = {}) {
      * holds none of its tasks (one it held would wait out the task timeout).
      */
     async settled(workflowId: string) {
-      return waitFor(() => this.idle(workflowId), 30_000, `${workflowId} without a pending task`);
-    },
-    /** Whether the workflow has no task scheduled or running, right now. */
-    async idle(workflowId: string) {
-      return (await client.workflow.getHandle(workflowId).describe()).raw.pendingWorkflowTask == null;
+      const handle = client.workflow.getHandle(workflowId);
+      return waitFor(async () => (await handle.describe()).raw.pendingWorkflowTask == null, 30_000, `${workflowId} without a pending task`);
     },
     /**
      * Sends `workflowId`'s next tasks to its task queue, where any worker takes them, instead of the sticky

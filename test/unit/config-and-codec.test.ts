@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError, loadConfig } from '../../src/config';
+import { MERCHANT_WORKFLOW_TASK_TIMEOUT_S } from '../../src/workflows/messages';
 import { temporal } from '@temporalio/proto';
 import { Keyring, seal } from '../../src/crypto';
 import { AesGcmPayloadCodec } from '../../src/temporal/codec';
@@ -21,7 +22,7 @@ describe('config', () => {
       PUBLIC_BASE_URL: 'http://127.0.0.1:3000',
       BIGCOMMERCE_API_ORIGIN: 'https://api.bigcommerce.com',
       NODE_ENV: 'development',
-      MERCHANT_TASK_TIMEOUT: 60,
+      MERCHANT_TASK_TIMEOUT: MERCHANT_WORKFLOW_TASK_TIMEOUT_S, // what runs installed before it was settable hand on
     });
     expect(loadConfig({ ...base, MERCHANT_TASK_TIMEOUT: '10' }).MERCHANT_TASK_TIMEOUT).toBe(10);
   });
