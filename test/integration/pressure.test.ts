@@ -67,26 +67,24 @@ function apiClock(): () => number {
   return () => (at += 150);
 }
 /**
- * Keeps the route's press going, a hint every 150 ms, until the merchant's one order is credited and
- * `atLeastMs` have passed (at most 30 s): on a loaded machine the merchant's tasks, and so a spell's
- * start and the order's, can come seconds late. Whether it is credited is watched apart, so that a
- * slow answer does not space the hints out. The last hint is sent after the credit was seen, so a
- * merchant that held the order until the hints stopped fails. Answers each hint's pressedAt, in order.
+ * Keeps the route's press going, a hint every 150 ms (each pressedAt appended to `sentAt`), until
+ * `reached` has answered true and `afterMs` more have passed (at most 30 s): on a loaded machine the
+ * merchant's tasks can come seconds late. `reached` is asked apart from the hints, so that a slow
+ * answer does not space them out; the last hint is sent once it was seen.
  */
-async function pressUntilCredited(id: string, handle: WorkflowHandle, pressedAt: () => number, events: (n: number) => WebhookEvent[] = () => [], atLeastMs = 0): Promise<number[]> {
-  const sentAt: number[] = [];
+async function pressUntil(handle: WorkflowHandle, pressedAt: () => number, sentAt: number[], reached: () => Promise<boolean>, events: (n: number) => WebhookEvent[] = () => [], afterMs = 0): Promise<void> {
   const began = Date.now();
-  let seen = false;
+  let reachedAt: number | undefined;
   let hinting = true;
   const watch = (async () => {
-    while (hinting && !seen) {
-      if (Date.now() >= began + atLeastMs && (await credited(id))) seen = true;
+    while (hinting && reachedAt === undefined) {
+      if (await reached()) reachedAt = Date.now();
       else await new Promise((r) => setTimeout(r, 250));
     }
   })();
   try {
     for (let n = 0; Date.now() < began + 30_000; n++) {
-      const done = seen;
+      const done = reachedAt !== undefined && Date.now() >= reachedAt + afterMs;
       sentAt.push(pressedAt());
       await handle.signal(webhookEventsSignal, events(n), { pressedAt: sentAt.at(-1)! });
       if (done) break;
@@ -96,6 +94,15 @@ async function pressUntilCredited(id: string, handle: WorkflowHandle, pressedAt:
     hinting = false;
     await watch;
   }
+}
+/**
+ * Presses until the merchant's one order is credited and `atLeastMs` have passed, so a merchant that
+ * held the order until the hints stopped fails. Answers each hint's pressedAt, in order.
+ */
+async function pressUntilCredited(id: string, handle: WorkflowHandle, pressedAt: () => number, events?: (n: number) => WebhookEvent[], atLeastMs = 0): Promise<number[]> {
+  const sentAt: number[] = [];
+  const began = Date.now();
+  await pressUntil(handle, pressedAt, sentAt, async () => Date.now() >= began + atLeastMs && (await credited(id)), events);
   await waitFor(async () => ((await credited(id)) ? true : undefined), 30_000, 'credited');
   return sentAt;
 }
@@ -212,27 +219,8 @@ test.concurrent('a continue-as-new asked for while pressed waits until the press
       return at !== Infinity && at >= spellAt(events, hints, sentAt.slice(0, hints.length), at).began + HOLD_AT_MOST_MS;
     });
   };
-  // A hint every 150 ms until the run has read one past the spell's hold (however late its tasks come),
-  // and 1 s more, then none (30 s at most).
-  let holdPassedAt: number | undefined;
-  let hinting = true;
-  const watch = (async () => {
-    while (hinting && holdPassedAt === undefined) {
-      await new Promise((r) => setTimeout(r, 500));
-      if (pastTheHold(await firstRunEvents()).length > 0) holdPassedAt = Date.now();
-    }
-  })();
-  try {
-    const began = Date.now();
-    while ((holdPassedAt === undefined || Date.now() < holdPassedAt + 1_000) && Date.now() < began + 30_000) {
-      await new Promise((r) => setTimeout(r, 150));
-      sentAt.push(pressedAt());
-      await handle.signal(webhookEventsSignal, [], { pressedAt: sentAt.at(-1)! });
-    }
-  } finally {
-    hinting = false;
-    await watch;
-  }
+  // Hints until the run has read one past the spell's hold (however late its tasks come), and 1 s more, then none.
+  await pressUntil(handle, pressedAt, sentAt, async () => pastTheHold(await firstRunEvents()).length > 0, undefined, 1_000);
   await waitFor(async () => ((await credited(id)) ? true : undefined), 30_000, 'credited');
 
   const events = await firstRunEvents();
