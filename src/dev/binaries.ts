@@ -7,16 +7,30 @@ import path from 'node:path';
 export const TEMPORAL_CLI_VERSION = '1.5.1';
 export const FERRETDB_VERSION = '1.24.2';
 /**
- * FerretDB 1.24's SQLite handler looks `_id` up with the expression
- * `_ferretdb_sjson->'$._id'`, while the unique index it creates on `_id` is on
- * `_ferretdb_sjson->"_id"`. SQLite matches index expressions by their text, so
- * every find, update and delete by `_id` scanned the whole collection (26 ms at
- * 100,000 documents, growing with the table). The build rewrites that one
- * constant to the index's expression in a copy of the module (the same JSON path:
- * a bare label X means `$.X`); nothing of FerretDB's is copied into this repo.
+ * Two corrections the build makes to FerretDB 1.24's SQLite handler, in a copy of
+ * its module (nothing of FerretDB's is copied into this repo):
+ *
+ * - It looks `_id` up with the expression `_ferretdb_sjson->'$._id'`, while the
+ *   unique index it creates on `_id` is on `_ferretdb_sjson->"_id"`. SQLite matches
+ *   index expressions by their text, so every find, update and delete by `_id`
+ *   scanned the whole collection (26 ms at 100,000 documents, growing with the
+ *   table). The constant is rewritten to the index's expression (the same JSON
+ *   path: a bare label X means `$.X`).
+ * - It hands SQLite the `_id` of a filter only when `_id` is the filter's one key,
+ *   so a fenced update (`{_id, installGeneration}`: every install and status the
+ *   merchant workflow records) read the whole merchants collection: installing
+ *   1,000 merchants took 726 s, a third of it FerretDB's CPU, rising with each
+ *   one. Top-level keys of a filter all hold at once, and FerretDB applies the
+ *   whole filter again to what SQLite returns (its handlers always do: pushdown
+ *   only narrows), so `_id` alone may narrow any filter that names one. (`Map()`
+ *   is nil-safe and, unlike `Get`, does not panic on a key given twice; a filter
+ *   with two `_id`s matches nothing either way.)
  */
-const FERRETDB_ID_COLUMN_FIX = { file: 'internal/backends/sqlite/metadata/metadata.go', from: `IDColumn = DefaultColumn + "->'$._id'"`, to: `IDColumn = DefaultColumn + "->'_id'"` };
-const FERRETDB_BUILD = `${FERRETDB_VERSION}-id-index`;
+const FERRETDB_FIXES = [
+  { file: 'internal/backends/sqlite/metadata/metadata.go', from: `IDColumn = DefaultColumn + "->'$._id'"`, to: `IDColumn = DefaultColumn + "->'_id'"`, times: 1 },
+  { file: 'internal/backends/sqlite/collection.go', from: 'if params.Filter.Len() == 1 {\n\t\tv, _ := params.Filter.Get("_id")', to: '{\n\t\tv := params.Filter.Map()["_id"]', times: 2 },
+];
+const FERRETDB_BUILD = `${FERRETDB_VERSION}-id-pushdown`;
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -87,7 +101,7 @@ export async function resolveStoreBinary(say: Say = defaultSay): Promise<StoreBi
 }
 
 /**
- * A copy of FerretDB's module with FERRETDB_ID_COLUMN_FIX applied, and a go.mod
+ * A copy of FerretDB's module with FERRETDB_FIXES applied, and a go.mod
  * (used through -modfile) that replaces the module with it. Go refuses overlays of
  * files in the module cache, hence the copy, made in the build's cache directory.
  * Refuses if the source is not the one expected.
@@ -107,13 +121,15 @@ function ferretdbPatchedModfile(cwd: string, dir: string): string | null {
   mkdirSync(dir, { recursive: true });
   cpSync(moduleDir, copy, { recursive: true });
   spawnSync('chmod', ['-R', 'u+w', copy]); // the module cache is read-only; the copy must be removable
-  const file = path.join(copy, FERRETDB_ID_COLUMN_FIX.file);
-  chmodSync(file, 0o644);
-  const source = readFileSync(file, 'utf8');
-  if (source.split(FERRETDB_ID_COLUMN_FIX.from).length !== 2) {
-    throw new Error(`${file} does not hold exactly one \`${FERRETDB_ID_COLUMN_FIX.from}\`: the _id index fix needs revisiting for this FerretDB version`);
+  for (const fix of FERRETDB_FIXES) {
+    const file = path.join(copy, fix.file);
+    chmodSync(file, 0o644);
+    const source = readFileSync(file, 'utf8');
+    if (source.split(fix.from).length !== fix.times + 1) {
+      throw new Error(`${file} does not hold \`${fix.from}\` exactly ${fix.times} time(s): the build's corrections need revisiting for this FerretDB version`);
+    }
+    writeFileSync(file, source.replaceAll(fix.from, fix.to));
   }
-  writeFileSync(file, source.replace(FERRETDB_ID_COLUMN_FIX.from, FERRETDB_ID_COLUMN_FIX.to));
   const modfile = path.join(dir, 'build.mod');
   writeFileSync(modfile, `${readFileSync(path.join(cwd, 'go.mod'), 'utf8')}\nreplace github.com/FerretDB/FerretDB v${FERRETDB_VERSION} => ${copy}\n`);
   cpSync(path.join(cwd, 'go.sum'), path.join(dir, 'build.sum'));

@@ -3,6 +3,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import mongoose from 'mongoose';
 import { closeServer, startApi } from '../../src/api/server';
 import { loadConfig } from '../../src/config';
 import { MissingToolError, resolveTemporalBinary } from '../../src/dev/binaries';
@@ -81,6 +82,37 @@ test('/readyz answers 503 naming the store while the store is down, 200 when bot
     await client.connection.close();
     await db.close().catch(() => undefined);
     await store.stop();
+  }
+});
+
+test("the store finds a document through its _id index, also when the filter names more than _id (a fenced update's)", async () => {
+  const conn = await mongoose.createConnection(`${process.env.TEST_MONGODB_URL}/t_id_lookup_${process.pid}`).asPromise();
+  try {
+    const db = conn.db!;
+    const merchants = db.collection<{ _id: string; installGeneration: number; status?: string }>('merchants');
+    await merchants.insertMany(Array.from({ length: 200 }, (_, i) => ({ _id: `m${i}`, installGeneration: 1 })));
+    const ferretdb = Boolean((await db.admin().command({ buildInfo: 1 })).ferretdbVersion);
+    for (const filter of [{ _id: 'm7' }, { _id: 'm7', installGeneration: 1 }, { _id: 'm7', installGeneration: 1, status: { $ne: 'uninstalled' } }]) {
+      const explained = await db.command({ explain: { find: 'merchants', filter } });
+      const plan = JSON.stringify(explained.queryPlanner);
+      if (ferretdb) {
+        // SQLite's own plan: SEARCH … USING INDEX on the _id expression, not SCAN of the table.
+        expect({ filter, pushdown: explained.filterPushdown, index: /USING (?:COVERING )?INDEX/.test(plan) }).toEqual({ filter, pushdown: true, index: true });
+      } else {
+        expect(plan).toMatch(/IDHACK|EXPRESS|IXSCAN/);
+      }
+    }
+    // The rest of the filter still decides: a fence that does not hold matches nothing.
+    expect((await merchants.updateOne({ _id: 'm7', installGeneration: 2 }, { $set: { status: 'active' } })).matchedCount).toBe(0);
+    expect(await merchants.findOne({ _id: 'm7', installGeneration: 2 })).toBeNull();
+    expect((await merchants.updateOne({ _id: 'm7', installGeneration: 1 }, { $set: { status: 'active' } })).matchedCount).toBe(1);
+    expect(await merchants.findOne({ _id: 'm7', installGeneration: 1, status: 'active' })).toEqual({ _id: 'm7', installGeneration: 1, status: 'active' });
+    expect(await merchants.findOneAndUpdate({ _id: 'm8', status: 'active' }, { $set: { installGeneration: 3 } })).toBeNull();
+    expect((await merchants.deleteOne({ _id: 'm9', installGeneration: 5 })).deletedCount).toBe(0);
+    expect(await merchants.countDocuments()).toBe(200);
+  } finally {
+    await conn.dropDatabase();
+    await conn.close();
   }
 });
 
