@@ -24,6 +24,8 @@ import { eventMs, fmt, load, loadFromAnotherProcess, merchantWithTimedWebhooks, 
 const FLOOD = Number(process.env.BENCH_FLOOD ?? 12_000);
 const MERCHANTS = Number(process.env.BENCH_MERCHANTS ?? 1_000);
 const SAMPLE_ORDERS = 100;
+/** Samples taken at each size; the ratios compare the rounds of median p50 (one 10 s sample is at the mercy of a slow spell). */
+const SAMPLE_ROUNDS = Number(process.env.BENCH_SAMPLE_ROUNDS ?? 3);
 
 async function main() {
   const bench = await startBench('bc-bench-scale-');
@@ -99,12 +101,20 @@ async function main() {
       const mem = process.memoryUsage();
       return { ...percentiles(latencies), rssMb: mem.rss / 2 ** 20, heapMb: mem.heapUsed / 2 ** 20 };
     };
+    /** SAMPLE_ROUNDS samples: the one of median p50, each one's p50, and the memory after the last. */
+    const rounds = async () => {
+      const taken: Awaited<ReturnType<typeof sample>>[] = [];
+      for (let r = 0; r < SAMPLE_ROUNDS; r++) taken.push(await sample());
+      const last = taken[taken.length - 1]!;
+      const median = [...taken].sort((x, y) => x.p50 - y.p50)[Math.floor(taken.length / 2)]!;
+      return { ...median, rssMb: last.rssMb, heapMb: last.heapMb, p50s: taken.map((t) => t.p50.toFixed(0)).join(', ') };
+    };
     await grow(10);
-    const small = await sample();
+    const small = await rounds();
     await grow(MERCHANTS);
-    const large = await sample();
+    const large = await rounds();
     out.push(
-      `merchants: ${SAMPLE_ORDERS} orders at 10/s spread over the merchants, order created → credited (ms); memory of the process (API + worker + sandbox)`,
+      `merchants: ${SAMPLE_ROUNDS} samples at each size of ${SAMPLE_ORDERS} orders at 10/s spread over the merchants, order created → credited (ms), the sample of median p50 (p50 of each: 10 merchants ${small.p50s}; ${MERCHANTS} merchants ${large.p50s}); memory of the process (API + worker + sandbox) after the last`,
       '                      p50      p95      max   RSS MB  heap MB',
       `  ${'10 merchants'.padEnd(15)}${fmt(small.p50)} ${fmt(small.p95)} ${fmt(small.max)} ${fmt(small.rssMb)} ${fmt(small.heapMb)}`,
       `  ${`${MERCHANTS} merchants`.padEnd(15)}${fmt(large.p50)} ${fmt(large.p95)} ${fmt(large.max)} ${fmt(large.rssMb)} ${fmt(large.heapMb)}`,
