@@ -20,7 +20,7 @@ export const FERRETDB_VERSION = '1.24.2';
  *   so a fenced write of a merchant's record (`{_id, installGeneration}`: each
  *   install, status and reconciliation the workflow records) read the whole
  *   merchants collection: installing 990 merchants after 10 took 832 s, FerretDB
- *   a full core throughout (333–365 s since). Top-level keys of a filter all hold
+ *   a full core throughout (318–365 s in four runs since). Top-level keys of a filter all hold
  *   at once, and FerretDB applies the whole filter again to what SQLite returns
  *   (its handlers always do: pushdown only narrows), so `_id` alone may narrow any
  *   filter that names one. `Map()` rather than `Get`: it is nil-safe, and does not
