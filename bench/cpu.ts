@@ -39,3 +39,29 @@ export function peakRssMiB(pid: number): number | undefined {
     return undefined;
   }
 }
+
+/** The machine's CPU time so far, in ticks, from /proc/stat's first line: all of it, and what the hypervisor stole. */
+function machineTicks(): { total: number; idle: number; steal: number } | undefined {
+  try {
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return { total: user! + nice! + system! + idle! + iowait! + irq! + softirq! + steal!, idle: idle! + iowait!, steal: steal! };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts watching the whole machine; the function it answers gives, since then,
+ * the share of its CPU time that was busy (running anything of this guest) and the share the hypervisor stole
+ * (another guest had the core: on these VMs the same work then takes longer).
+ */
+export function machineSince(): () => { busy: number; steal: number } | undefined {
+  const before = machineTicks();
+  return () => {
+    const after = machineTicks();
+    if (!before || !after || after.total === before.total) return undefined;
+    const total = after.total - before.total;
+    const steal = (after.steal - before.steal) / total;
+    return { busy: 1 - (after.idle - before.idle) / total - steal, steal };
+  };
+}

@@ -9,16 +9,28 @@
  * 2. Merchants: 10 installed, then BENCH_MERCHANTS (default 1,000): the
  *    process's memory (API, worker and sandbox share it, as under npm start)
  *    and the time from an order's creation in BigCommerce to its credit in the
- *    ledger, for 100 orders at 10/s spread over the merchants, at each size.
+ *    ledger, for 100 orders at 10/s spread over the merchants, at each size
+ *    (BENCH_SAMPLE_ROUNDS samples). At the large size the samples alternate
+ *    with samples of the same orders for the first 10 merchants only: spread
+ *    over a hundred merchants, each order costs its merchant run workflow tasks
+ *    of its own, where 10 orders a second for 10 merchants share theirs. For
+ *    each sample: where the time went (from the histories), workflow tasks and
+ *    CPU time per order, and how busy the machine was and how much of it the
+ *    hypervisor stole. BENCH_CPU_PROFILE=<dir> writes the main thread's CPU
+ *    profile of each sample there.
  *
  * The servers run as `npm start` runs them: Temporal's dev server on a
  * database file, the embedded store on its data directory.
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { orderTransactionId } from '../src/ledger/ledger';
-import { merchantWorkflowId } from '../src/workflows/messages';
+import { merchantWorkflowId, orderWorkflowId } from '../src/workflows/messages';
 import { waitFor } from '../test/helpers/system';
+import { cpuSince, machineSince } from './cpu';
 import { eventMs, fmt, load, loadFromAnotherProcess, merchantWithTimedWebhooks, percentiles, runBench, startBench, webhookBody } from './common';
 
 const FLOOD = Number(process.env.BENCH_FLOOD ?? 12_000);
@@ -26,6 +38,11 @@ const MERCHANTS = Number(process.env.BENCH_MERCHANTS ?? 1_000);
 const SAMPLE_ORDERS = 100;
 /** Samples taken at each size; the ratios compare the rounds of median p50 (one 10 s sample is at the mercy of a slow spell). */
 const SAMPLE_ROUNDS = Number(process.env.BENCH_SAMPLE_ROUNDS ?? 3);
+/** How long each size is watched with no order coming, before its samples. */
+const IDLE_MS = 10_000;
+
+/** A directory: the main thread's CPU profile of each sample is written there. */
+const PROFILE_DIR = process.env.BENCH_CPU_PROFILE;
 
 async function main() {
   const bench = await startBench('bc-bench-scale-');
@@ -85,10 +102,25 @@ async function main() {
       });
       say(`installed ${to - from} merchants in ${((performance.now() - started) / 1000).toFixed(0)} s`);
     };
-    const sample = async () => {
+    /**
+     * One sample: SAMPLE_ORDERS orders at 10/s spread over `over`, each timed from
+     * its creation in BigCommerce to its credit in the ledger; where that time
+     * went (the histories); the workflow tasks and CPU time each order cost; how
+     * busy the machine was and how much of it the hypervisor stole meanwhile.
+     */
+    const sample = async (over: typeof merchants) => {
+      const profiler = PROFILE_DIR ? new Session() : undefined;
+      if (profiler) {
+        profiler.connect();
+        await profiler.post('Profiler.enable');
+        await profiler.post('Profiler.start');
+      }
+      const tasksBefore = await workflowTasksDispatched(bench.temporalMetricsUrl);
+      const cpu = cpuSince({ system: process.pid, temporal: bench.pids.temporal, store: bench.pids.store });
+      const machine = machineSince();
       const placed: { merchantId: string; orderId: number; at: number }[] = [];
       for (let i = 0; i < SAMPLE_ORDERS; i++) {
-        const m = merchants[Math.floor((i * merchants.length) / SAMPLE_ORDERS)]!;
+        const m = over[Math.floor((i * over.length) / SAMPLE_ORDERS)]!;
         const o = sys.sandbox.createOrder(m.storeHash, { totalIncTax: '5.0000', email: `s${i}@example.com` });
         placed.push({ merchantId: m.id, orderId: o.id, at: Date.now() });
         await new Promise((r) => setTimeout(r, 100));
@@ -97,28 +129,74 @@ async function main() {
         const txs = await Promise.all(placed.map((p) => sys.store.ledger.transaction(orderTransactionId(p.merchantId, p.orderId))));
         return txs.every(Boolean) ? txs.map((t, i) => t!.createdAt.getTime() - placed[i]!.at) : undefined;
       }, 600_000, 'the sample credited', 500);
+      const used = cpu();
+      const machineLoad = machine();
+      const tasks = ((await workflowTasksDispatched(bench.temporalMetricsUrl)) - tasksBefore) / SAMPLE_ORDERS;
+      if (profiler) {
+        const { profile } = await profiler.post('Profiler.stop');
+        writeFileSync(path.join(PROFILE_DIR!, `scale-${merchants.length}-${new Set(placed.map((p) => p.merchantId)).size}-${Date.now()}.cpuprofile`), JSON.stringify(profile));
+        profiler.disconnect();
+      }
+      const stages = await whereTheTimeWent(sys, placed);
       global.gc?.();
       const mem = process.memoryUsage();
-      return { ...percentiles(latencies), rssMb: mem.rss / 2 ** 20, heapMb: mem.heapUsed / 2 ** 20 };
+      const taken = {
+        ...percentiles(latencies),
+        rssMb: mem.rss / 2 ** 20,
+        heapMb: mem.heapUsed / 2 ** 20,
+        tasks,
+        cpuMsPerOrder: Object.fromEntries(Object.entries(used).map(([k, v]) => [k, v === undefined ? NaN : v / SAMPLE_ORDERS])),
+        load: machineLoad,
+        stages,
+      };
+      say(`  ${merchants.length} merchants, orders over ${new Set(placed.map((p) => p.merchantId)).size}: ${describeSample(taken)}`);
+      return taken;
     };
-    /** SAMPLE_ROUNDS samples: the one of median p50, each one's p50, and the memory after the last. */
-    const rounds = async () => {
-      const taken: Awaited<ReturnType<typeof sample>>[] = [];
-      for (let r = 0; r < SAMPLE_ROUNDS; r++) taken.push(await sample());
-      const last = taken[taken.length - 1]!;
-      const median = [...taken].sort((x, y) => x.p50 - y.p50)[Math.floor(taken.length / 2)]!;
-      return { ...median, rssMb: last.rssMb, heapMb: last.heapMb, p50s: taken.map((t) => t.p50.toFixed(0)).join(', ') };
+    /** CPU ms per second that the processes and the machine spend while no order comes (IDLE_MS): the background cost of the merchants held. */
+    const idle = async () => {
+      const cpu = cpuSince({ system: process.pid, temporal: bench.pids.temporal, store: bench.pids.store });
+      const machine = machineSince();
+      await new Promise((r) => setTimeout(r, IDLE_MS));
+      const used = Object.entries(cpu())
+        .map(([k, v]) => `${k} ${v === undefined ? '?' : ((v * 1000) / IDLE_MS).toFixed(0)}`)
+        .join(', ');
+      const m = machine();
+      return `CPU ms per s ${used}${m ? `; machine busy ${(m.busy * 100).toFixed(0)} %, stolen ${(m.steal * 100).toFixed(0)} %` : ''}`;
+    };
+    /** SAMPLE_ROUNDS samples (of each spread, taken in turns): the one of median p50, each one's p50, and the memory after the last. */
+    const rounds = async (spreads: (typeof merchants)[]) => {
+      const taken: Awaited<ReturnType<typeof sample>>[][] = spreads.map(() => []);
+      for (let r = 0; r < SAMPLE_ROUNDS; r++) for (const [k, over] of spreads.entries()) taken[k]!.push(await sample(over));
+      return taken.map((t) => {
+        const median = [...t].sort((x, y) => x.p50 - y.p50)[Math.floor(t.length / 2)]!;
+        return { ...median, rssMb: t.at(-1)!.rssMb, heapMb: t.at(-1)!.heapMb, p50s: t.map((x) => x.p50.toFixed(0)).join(', ') };
+      });
     };
     await grow(10);
-    const small = await rounds();
+    const idleSmall = await idle();
+    const [small] = await rounds([merchants]);
+    const firstTen = merchants.slice(0, 10);
     await grow(MERCHANTS);
-    const large = await rounds();
+    const idleLarge = await idle();
+    // In turns: orders spread over the merchants (one each for a hundred of them), and the same orders for the first 10 only.
+    const [spread, same] = await rounds([merchants, firstTen]);
+    const row = (label: string, x: typeof small) => `  ${label.padEnd(30)}${fmt(x!.p50)} ${fmt(x!.p95)} ${fmt(x!.max)} ${fmt(x!.rssMb)} ${fmt(x!.heapMb)} ${fmt(x!.tasks)}`;
+    const ratio = (label: string, x: typeof small, y: typeof small) =>
+      `  ${label.padEnd(30)}${fmt(x!.p50 / y!.p50)} ${fmt(x!.p95 / y!.p95)} ${fmt(x!.max / y!.max)} ${fmt(x!.rssMb / y!.rssMb)} ${fmt(x!.heapMb / y!.heapMb)} ${fmt(x!.tasks / y!.tasks)}`;
     out.push(
-      `merchants: ${SAMPLE_ROUNDS} samples at each size of ${SAMPLE_ORDERS} orders at 10/s spread over the merchants, order created → credited (ms), the sample of median p50 (p50 of each: 10 merchants ${small.p50s}; ${MERCHANTS} merchants ${large.p50s}); memory of the process (API + worker + sandbox) after the last`,
-      '                      p50      p95      max   RSS MB  heap MB',
-      `  ${'10 merchants'.padEnd(15)}${fmt(small.p50)} ${fmt(small.p95)} ${fmt(small.max)} ${fmt(small.rssMb)} ${fmt(small.heapMb)}`,
-      `  ${`${MERCHANTS} merchants`.padEnd(15)}${fmt(large.p50)} ${fmt(large.p95)} ${fmt(large.max)} ${fmt(large.rssMb)} ${fmt(large.heapMb)}`,
-      `  ${'ratio'.padEnd(15)}${fmt(large.p50 / small.p50)} ${fmt(large.p95 / small.p95)} ${fmt(large.max / small.max)} ${fmt(large.rssMb / small.rssMb)} ${fmt(large.heapMb / small.heapMb)}`,
+      `merchants: ${SAMPLE_ROUNDS} samples of ${SAMPLE_ORDERS} orders at 10/s, order created → credited (ms), the sample of median p50; at ${MERCHANTS} merchants in turns, spread over them (${spreadOver(MERCHANTS)}) and over the first 10 (as with 10 merchants). Memory of the process (API + worker + sandbox) after the last; workflow tasks per order`,
+      `  p50 of each: 10 merchants ${small!.p50s}; ${MERCHANTS} merchants, spread ${spread!.p50s}; ${MERCHANTS} merchants, first 10 ${same!.p50s}`,
+      '                                    p50      p95      max   RSS MB  heap MB tasks/order',
+      row('10 merchants', small),
+      row(`${MERCHANTS} merchants, spread`, spread),
+      row(`${MERCHANTS} merchants, first 10`, same),
+      ratio('ratio spread / 10 merchants', spread, small),
+      ratio('ratio first 10 / 10 merchants', same, small),
+      '  the samples of median p50, in detail:',
+      `    10 merchants: ${describeSample(small!)}`,
+      `    ${MERCHANTS} merchants, spread: ${describeSample(spread!)}`,
+      `    ${MERCHANTS} merchants, first 10: ${describeSample(same!)}`,
+      `  idle for ${IDLE_MS / 1000} s before the samples: 10 merchants ${idleSmall}; ${MERCHANTS} merchants ${idleLarge}`,
       '',
     );
     process.stdout.write(out.join('\n'));
@@ -143,6 +221,66 @@ async function firstTaskAfterFlood(sys: Awaited<ReturnType<typeof startBench>>['
     ms: done > 0 ? eventMs(events[done]!) - eventMs(events[done - 1]!) : NaN,
     timeoutS: Number(timeout?.seconds ?? 0),
   };
+}
+
+/**
+ * Where a sample's orders spent their time, from the histories: order created →
+ * the merchant run's signal → the start of the merchant task that started the
+ * order's child → its completion → the child's start → the child's first task
+ * started → its credit in the ledger (the order's fetch and credit, local
+ * activities of that task). p50 and max of each stage, in ms. The first stage
+ * holds the sandbox's delivery of the webhook and the API's answer to it.
+ */
+async function whereTheTimeWent(sys: Awaited<ReturnType<typeof startBench>>['sys'], placed: { merchantId: string; orderId: number; at: number }[]) {
+  const type = temporal.api.enums.v1.EventType;
+  const stages: Record<string, number[]> = { signal: [], 'to task': [], 'merchant task': [], 'to child': [], 'child task': [], credit: [] };
+  for (const p of placed) {
+    const child = (await sys.client.workflow.getHandle(orderWorkflowId(p.merchantId, p.orderId)).fetchHistory()).events ?? [];
+    const started = child[0]!;
+    const attrs = started.workflowExecutionStartedEventAttributes!;
+    const parent = (await sys.client.workflow.getHandle(attrs.parentWorkflowExecution!.workflowId!, attrs.parentWorkflowExecution!.runId!).fetchHistory()).events ?? [];
+    const byId = new Map(parent.map((e) => [Number(e.eventId), e]));
+    const initiated = byId.get(Number(attrs.parentInitiatedEventId))!;
+    const completed = byId.get(Number(initiated.startChildWorkflowExecutionInitiatedEventAttributes!.workflowTaskCompletedEventId))!;
+    const taskStarted = byId.get(Number(completed.workflowTaskCompletedEventAttributes!.startedEventId))!;
+    const signal = parent.find((e) => e.eventType === type.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED && eventMs(e) >= p.at - 5);
+    const childTask = child.find((e) => e.eventType === type.EVENT_TYPE_WORKFLOW_TASK_STARTED)!;
+    const tx = await sys.store.ledger.transaction(orderTransactionId(p.merchantId, p.orderId));
+    const signalAt = signal ? eventMs(signal) : NaN;
+    stages.signal!.push(signalAt - p.at);
+    stages['to task']!.push(eventMs(taskStarted) - signalAt);
+    stages['merchant task']!.push(eventMs(completed) - eventMs(taskStarted));
+    stages['to child']!.push(eventMs(started) - eventMs(completed));
+    stages['child task']!.push(eventMs(childTask) - eventMs(started));
+    stages.credit!.push(tx!.createdAt.getTime() - eventMs(childTask));
+  }
+  return Object.entries(stages)
+    .map(([k, v]) => `${k} ${percentiles(v).p50}/${percentiles(v).max}`)
+    .join(', ');
+}
+
+/** What "spread over the merchants" means at a size: how many merchants a sample's orders reach. */
+function spreadOver(merchants: number): string {
+  const reached = Math.min(merchants, SAMPLE_ORDERS);
+  return reached === SAMPLE_ORDERS ? `one order for each of ${reached} merchants` : `${SAMPLE_ORDERS} orders over ${reached} merchants`;
+}
+
+/** Workflow tasks the Temporal server has handed to pollers since it started (its own metrics: matching's poll_success, workflow task queues). */
+async function workflowTasksDispatched(metricsUrl: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('poll_success{') && l.includes('task_type="Workflow"'))
+    .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+/** A sample in one line: p50, the stages of its orders, the tasks and CPU each cost, the machine meanwhile. */
+function describeSample(x: { p50: number; stages: string; tasks: number; cpuMsPerOrder: Record<string, number>; load: { busy: number; steal: number } | undefined }): string {
+  const cpu = Object.entries(x.cpuMsPerOrder)
+    .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+    .join(', ');
+  const load = x.load ? `machine busy ${(x.load.busy * 100).toFixed(0)} %, stolen ${(x.load.steal * 100).toFixed(0)} %` : 'machine load unknown';
+  return `p50 ${x.p50} ms; stages p50/max ms: ${x.stages}; ${x.tasks.toFixed(1)} workflow tasks and CPU ms per order: ${cpu}; ${load}`;
 }
 
 runBench(main);
