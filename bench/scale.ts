@@ -27,8 +27,10 @@ import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
+import { freePort } from '../src/dev/servers';
 import { orderTransactionId } from '../src/ledger/ledger';
 import { merchantWorkflowId, orderWorkflowId } from '../src/workflows/messages';
+import { installQuietRuntime } from '../test/helpers/quiet-runtime';
 import { waitFor } from '../test/helpers/system';
 import { cpuSince, machineSince } from './cpu';
 import { eventMs, fmt, load, loadFromAnotherProcess, merchantWithTimedWebhooks, percentiles, runBench, startBench, webhookBody } from './common';
@@ -45,6 +47,9 @@ const IDLE_MS = 10_000;
 const PROFILE_DIR = process.env.BENCH_CPU_PROFILE;
 
 async function main() {
+  // The SDK's own metrics (its cache of runs): the system's runtime, installed first, with them.
+  const sdkMetricsUrl = `http://127.0.0.1:${await freePort()}/metrics`;
+  installQuietRuntime({ prometheusBindAddress: new URL(sdkMetricsUrl).host });
   const bench = await startBench('bc-bench-scale-');
   const { dir, say, sys } = bench;
   const out: string[] = ['', `scale: ${os.cpus().length} cores, store ${bench.storeKind}, Temporal on a database file`, ''];
@@ -116,6 +121,7 @@ async function main() {
         await profiler.post('Profiler.start');
       }
       const tasksBefore = await workflowTasksDispatched(bench.temporalMetricsUrl);
+      const cacheBefore = await workerCache(sdkMetricsUrl);
       const cpu = cpuSince({ system: process.pid, temporal: bench.pids.temporal, store: bench.pids.store });
       const machine = machineSince();
       const placed: { merchantId: string; orderId: number; at: number }[] = [];
@@ -132,6 +138,8 @@ async function main() {
       const used = cpu();
       const machineLoad = machine();
       const tasks = ((await workflowTasksDispatched(bench.temporalMetricsUrl)) - tasksBefore) / SAMPLE_ORDERS;
+      const cacheAfter = await workerCache(sdkMetricsUrl);
+      const cache = { misses: cacheAfter.misses - cacheBefore.misses, evictions: cacheAfter.evictions - cacheBefore.evictions, size: cacheAfter.size };
       if (profiler) {
         const { profile } = await profiler.post('Profiler.stop');
         writeFileSync(path.join(PROFILE_DIR!, `scale-${merchants.length}-${new Set(placed.map((p) => p.merchantId)).size}-${Date.now()}.cpuprofile`), JSON.stringify(profile));
@@ -145,6 +153,7 @@ async function main() {
         rssMb: mem.rss / 2 ** 20,
         heapMb: mem.heapUsed / 2 ** 20,
         tasks,
+        cache,
         cpuMsPerOrder: Object.fromEntries(Object.entries(used).map(([k, v]) => [k, v === undefined ? NaN : v / SAMPLE_ORDERS])),
         load: machineLoad,
         stages,
@@ -274,13 +283,27 @@ async function workflowTasksDispatched(metricsUrl: string): Promise<number> {
     .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
-/** A sample in one line: p50, the stages of its orders, the tasks and CPU each cost, the machine meanwhile. */
-function describeSample(x: { p50: number; stages: string; tasks: number; cpuMsPerOrder: Record<string, number>; load: { busy: number; steal: number } | undefined }): string {
+/**
+ * The worker's cache of runs, from the SDK's own metrics: tasks that found their run out of the cache
+ * (each replays the run's whole history), runs evicted to make room, and runs cached now.
+ */
+async function workerCache(sdkMetricsUrl: string): Promise<{ misses: number; evictions: number; size: number }> {
+  const text = await (await fetch(sdkMetricsUrl)).text();
+  const sum = (name: string) =>
+    text
+      .split('\n')
+      .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+      .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  return { misses: sum('temporal_sticky_cache_miss'), evictions: sum('temporal_sticky_cache_total_forced_eviction'), size: sum('temporal_sticky_cache_size') };
+}
+
+/** A sample in one line: p50, the stages of its orders, the tasks and CPU each cost, the worker's cache, the machine meanwhile. */
+function describeSample(x: { p50: number; stages: string; tasks: number; cache: { misses: number; evictions: number; size: number }; cpuMsPerOrder: Record<string, number>; load: { busy: number; steal: number } | undefined }): string {
   const cpu = Object.entries(x.cpuMsPerOrder)
     .map(([k, v]) => `${k} ${v.toFixed(0)}`)
     .join(', ');
   const load = x.load ? `machine busy ${(x.load.busy * 100).toFixed(0)} %, stolen ${(x.load.steal * 100).toFixed(0)} %` : 'machine load unknown';
-  return `p50 ${x.p50} ms; stages p50/max ms: ${x.stages}; ${x.tasks.toFixed(1)} workflow tasks and CPU ms per order: ${cpu}; ${load}`;
+  return `p50 ${x.p50} ms; stages p50/max ms: ${x.stages}; ${x.tasks.toFixed(1)} workflow tasks and CPU ms per order: ${cpu}; worker's cache: ${x.cache.misses} misses, ${x.cache.evictions} forced evictions, ${x.cache.size} runs; ${load}`;
 }
 
 runBench(main);
