@@ -66,6 +66,17 @@ const envSchema = z.object({
   // The SDK refuses fewer than 2 with a sticky workflow cache (one slot for the sticky queue, one for the normal one).
   WORKER_MAX_WORKFLOW_TASKS: z.coerce.number({ error: 'must be a whole number' }).int().min(2).optional(),
   WORKER_MAX_LOCAL_ACTIVITIES: z.coerce.number({ error: 'must be a whole number' }).int().min(1).optional(),
+  /**
+   * Runs a worker keeps in memory between their tasks (the SDK's sticky cache); unset, the SDK's
+   * default from the heap limit. A run out of it replays its whole history at its next task: keep
+   * it above the merchants a worker serves (README, Configuration). 0 turns the cache off.
+   */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce
+    .number({ error: 'must be a whole number' })
+    .int('must be a whole number')
+    .min(0)
+    .refine((n) => n !== 1, 'must be 0 (no cache) or at least 2')
+    .optional(),
   /** A worker in the API's process (`npm start`) takes fewer tasks while webhooks arrive (worker/ingest-first.ts). */
   WORKER_YIELDS_TO_INGEST: z
     .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
@@ -121,6 +132,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(
       `Invalid environment:\n  PUBLIC_BASE_URL: must be an https URL when NODE_ENV=production (BigCommerce only delivers webhooks to https on port 443), got ${c.PUBLIC_BASE_URL ?? '(unset)'}`,
     );
+  }
+  // The SDK runs at most as many workflow tasks at once as it caches runs.
+  const cached = c.WORKER_MAX_CACHED_WORKFLOWS;
+  if (cached !== undefined && cached > 0 && c.WORKER_MAX_WORKFLOW_TASKS !== undefined && cached < c.WORKER_MAX_WORKFLOW_TASKS) {
+    throw new ConfigError(`Invalid environment:\n  WORKER_MAX_CACHED_WORKFLOWS: must be 0 or at least WORKER_MAX_WORKFLOW_TASKS (${c.WORKER_MAX_WORKFLOW_TASKS}), got ${cached}`);
   }
   const CODEC_ALLOWED_ORIGINS = c.CODEC_ALLOWED_ORIGINS ?? (c.NODE_ENV === 'production' ? [] : DEV_UI_ORIGINS);
   const TEMPORAL_ENV = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('TEMPORAL_') && typeof e[1] === 'string'));

@@ -15,7 +15,7 @@ import { workflowBundleFromSources } from './bundle-cache';
 import { type IngestGauge, IngestFirstSlots } from './ingest-first';
 
 export interface WorkerDeps {
-  config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_ENV' | 'TEMPORAL_TASK_QUEUE' | 'ENCRYPTION_KEY' | 'ENCRYPTION_OLD_KEYS' | 'PUBLIC_BASE_URL' | 'RATE_LIMIT_SHARE' | 'WORKER_MAX_WORKFLOW_TASKS' | 'WORKER_MAX_LOCAL_ACTIVITIES' | 'WORKER_YIELDS_TO_INGEST'>;
+  config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_ENV' | 'TEMPORAL_TASK_QUEUE' | 'ENCRYPTION_KEY' | 'ENCRYPTION_OLD_KEYS' | 'PUBLIC_BASE_URL' | 'RATE_LIMIT_SHARE' | 'WORKER_MAX_WORKFLOW_TASKS' | 'WORKER_MAX_LOCAL_ACTIVITIES' | 'WORKER_MAX_CACHED_WORKFLOWS' | 'WORKER_YIELDS_TO_INGEST'>;
   store: Store;
   /** Prebuilt workflow bundle (tests bundle once); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
@@ -49,15 +49,24 @@ export async function createWorker(deps: WorkerDeps): Promise<{ worker: Worker; 
       requestTimeoutMs: deps.requestTimeoutMs,
     }),
     dataConverter: dataConverter(keys),
-    ...slots(config, deps.ingest),
+    ...workerCapacity(config, deps.ingest),
   });
   return { worker, connection };
 }
 
 /**
- * How many tasks the worker runs at once: WORKER_MAX_* (else the SDK's
- * defaults); in the API's process, fewer while webhooks arrive.
+ * How many tasks the worker runs at once and how many runs it keeps in memory:
+ * WORKER_MAX_* (else the SDK's defaults); in the API's process, fewer tasks
+ * while webhooks arrive.
  */
+export function workerCapacity(
+  config: WorkerDeps['config'],
+  ingest: IngestGauge | undefined,
+): Pick<WorkerOptions, 'tuner' | 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentLocalActivityExecutions' | 'maxCachedWorkflows'> {
+  const cache = config.WORKER_MAX_CACHED_WORKFLOWS === undefined ? {} : { maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS };
+  return { ...slots(config, ingest), ...cache };
+}
+
 function slots(config: WorkerDeps['config'], ingest: IngestGauge | undefined): Pick<WorkerOptions, 'tuner' | 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentLocalActivityExecutions'> {
   const workflowTasks = config.WORKER_MAX_WORKFLOW_TASKS ?? SDK_DEFAULT_SLOTS.workflowTasks;
   const localActivities = config.WORKER_MAX_LOCAL_ACTIVITIES ?? SDK_DEFAULT_SLOTS.localActivities;

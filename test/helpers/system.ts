@@ -63,7 +63,7 @@ export async function startSystem(opts: SystemOptions = {}) {
     ...(opts.merchantTaskTimeout === undefined ? {} : { MERCHANT_TASK_TIMEOUT: String(opts.merchantTaskTimeout) }),
     LOG_LEVEL: 'silent',
     // Worker tuning, for benches that measure it.
-    ...Object.fromEntries(['WORKER_MAX_WORKFLOW_TASKS', 'WORKER_MAX_LOCAL_ACTIVITIES', 'WORKER_YIELDS_TO_INGEST'].flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : []))),
+    ...Object.fromEntries(['WORKER_MAX_WORKFLOW_TASKS', 'WORKER_MAX_LOCAL_ACTIVITIES', 'WORKER_MAX_CACHED_WORKFLOWS', 'WORKER_YIELDS_TO_INGEST'].flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : []))),
   };
   const config: Config = loadConfig(env);
   const processes = await startProcesses(config);

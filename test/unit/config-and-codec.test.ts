@@ -100,6 +100,14 @@ describe('production safety', () => {
     expect(() => loadConfig({ ...base, WORKER_MAX_WORKFLOW_TASKS: '1' })).toThrow(/WORKER_MAX_WORKFLOW_TASKS/);
     expect(() => loadConfig({ ...base, WORKER_MAX_LOCAL_ACTIVITIES: '2.5' })).toThrow(/WORKER_MAX_LOCAL_ACTIVITIES/);
   });
+  test('the worker\'s cache of runs: 0 (off) or at least 2, and not below the workflow tasks it runs at once', () => {
+    expect(loadConfig(base).WORKER_MAX_CACHED_WORKFLOWS).toBeUndefined();
+    expect(loadConfig({ ...base, WORKER_MAX_CACHED_WORKFLOWS: '5000' }).WORKER_MAX_CACHED_WORKFLOWS).toBe(5000);
+    expect(loadConfig({ ...base, WORKER_MAX_CACHED_WORKFLOWS: '0', WORKER_MAX_WORKFLOW_TASKS: '8' }).WORKER_MAX_CACHED_WORKFLOWS).toBe(0);
+    expect(() => loadConfig({ ...base, WORKER_MAX_CACHED_WORKFLOWS: '1' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS: must be 0 \(no cache\) or at least 2/);
+    expect(() => loadConfig({ ...base, WORKER_MAX_CACHED_WORKFLOWS: 'many' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS/);
+    expect(() => loadConfig({ ...base, WORKER_MAX_CACHED_WORKFLOWS: '4', WORKER_MAX_WORKFLOW_TASKS: '8' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS: must be 0 or at least WORKER_MAX_WORKFLOW_TASKS \(8\), got 4/);
+  });
   test('the codec endpoint: open to the dev UI in development, never anonymous in production', () => {
     expect(loadConfig(base).CODEC_ALLOWED_ORIGINS).toEqual(['http://127.0.0.1:8233', 'http://localhost:8233']);
     expect(loadConfig({ ...prod, PUBLIC_BASE_URL: 'https://x.example.com' }).CODEC_ALLOWED_ORIGINS).toEqual([]);
