@@ -95,6 +95,8 @@ async function main() {
     }
 
     // 2. Merchants.
+    /** The processes whose CPU each sample and idle spell counts. */
+    const watched = { system: process.pid, temporal: bench.pids.temporal, store: bench.pids.store };
     const merchants: { id: string; storeHash: string }[] = [];
     const grow = async (to: number) => {
       const from = merchants.length;
@@ -122,7 +124,7 @@ async function main() {
       }
       const tasksBefore = await workflowTasksDispatched(bench.temporalMetricsUrl);
       const cacheBefore = await workerCache(sdkMetricsUrl);
-      const cpu = cpuSince({ system: process.pid, temporal: bench.pids.temporal, store: bench.pids.store });
+      const cpu = cpuSince(watched);
       const machine = machineSince();
       const placed: { merchantId: string; orderId: number; at: number }[] = [];
       for (let i = 0; i < SAMPLE_ORDERS; i++) {
@@ -164,14 +166,14 @@ async function main() {
     };
     /** CPU ms per second that the processes and the machine spend while no order comes (IDLE_MS): the background cost of the merchants held. */
     const idle = async () => {
-      const cpu = cpuSince({ system: process.pid, temporal: bench.pids.temporal, store: bench.pids.store });
+      const cpu = cpuSince(watched);
       const machine = machineSince();
       await new Promise((r) => setTimeout(r, IDLE_MS));
       const used = Object.entries(cpu())
         .map(([k, v]) => `${k} ${v === undefined ? '?' : ((v * 1000) / IDLE_MS).toFixed(0)}`)
         .join(', ');
       const m = machine();
-      return `CPU ms per s ${used}${m ? `; machine busy ${(m.busy * 100).toFixed(0)} %, stolen ${(m.steal * 100).toFixed(0)} %` : ''}`;
+      return `CPU ms per s ${used}; ${describeLoad(m)}`;
     };
     /** SAMPLE_ROUNDS samples (of each spread, taken in turns): the one of median p50, each one's p50, and the memory after the last. */
     const rounds = async (spreads: (typeof merchants)[]) => {
@@ -305,8 +307,12 @@ function describeSample(x: { p50: number; stages: string; tasks: number; cache: 
   const cpu = Object.entries(x.cpuMsPerOrder)
     .map(([k, v]) => `${k} ${v.toFixed(0)}`)
     .join(', ');
-  const load = x.load ? `machine busy ${(x.load.busy * 100).toFixed(0)} %, stolen ${(x.load.steal * 100).toFixed(0)} %` : 'machine load unknown';
-  return `p50 ${x.p50} ms; stages p50/max ms: ${x.stages}; ${x.tasks.toFixed(1)} workflow tasks and CPU ms per order: ${cpu}; worker's cache: ${x.cache.misses} misses, ${x.cache.evictions} forced evictions, ${x.cache.size} runs; ${load}`;
+  return `p50 ${x.p50} ms; stages p50/max ms: ${x.stages}; ${x.tasks.toFixed(1)} workflow tasks and CPU ms per order: ${cpu}; worker's cache: ${x.cache.misses} misses, ${x.cache.evictions} forced evictions, ${x.cache.size} runs; ${describeLoad(x.load)}`;
+}
+
+/** The machine's busy and stolen shares over a spell (bench/cpu.ts, machineSince). */
+function describeLoad(load: { busy: number; steal: number } | undefined): string {
+  return load ? `machine busy ${(load.busy * 100).toFixed(0)} %, stolen ${(load.steal * 100).toFixed(0)} %` : 'machine load unknown';
 }
 
 runBench(main);

@@ -86,6 +86,9 @@ const envSchema = z.object({
   RATE_LIMIT_SHARE: z.coerce.number({ error: 'must be a number' }).gt(0, 'must be above 0').max(1, 'must be at most 1').default(0.8),
 });
 
+/** Workflow tasks a worker runs at once when WORKER_MAX_WORKFLOW_TASKS is unset: the SDK's default. */
+export const SDK_DEFAULT_WORKFLOW_TASKS = 40;
+
 /** The dev Temporal UI (CONTRACT §1: port 8233), allowed to call the codec endpoint outside production. */
 export const DEV_UI_ORIGINS = ['http://127.0.0.1:8233', 'http://localhost:8233'];
 
@@ -133,10 +136,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `Invalid environment:\n  PUBLIC_BASE_URL: must be an https URL when NODE_ENV=production (BigCommerce only delivers webhooks to https on port 443), got ${c.PUBLIC_BASE_URL ?? '(unset)'}`,
     );
   }
-  // The SDK runs at most as many workflow tasks at once as it caches runs.
+  // The SDK runs at most as many workflow tasks at once as it caches runs: the workflow tasks set, or its default.
   const cached = c.WORKER_MAX_CACHED_WORKFLOWS;
-  if (cached !== undefined && cached > 0 && c.WORKER_MAX_WORKFLOW_TASKS !== undefined && cached < c.WORKER_MAX_WORKFLOW_TASKS) {
-    throw new ConfigError(`Invalid environment:\n  WORKER_MAX_CACHED_WORKFLOWS: must be 0 or at least WORKER_MAX_WORKFLOW_TASKS (${c.WORKER_MAX_WORKFLOW_TASKS}), got ${cached}`);
+  const workflowTasks = c.WORKER_MAX_WORKFLOW_TASKS ?? SDK_DEFAULT_WORKFLOW_TASKS;
+  if (cached !== undefined && cached > 0 && cached < workflowTasks) {
+    const which = c.WORKER_MAX_WORKFLOW_TASKS === undefined ? `the SDK's default when WORKER_MAX_WORKFLOW_TASKS is unset` : 'WORKER_MAX_WORKFLOW_TASKS';
+    throw new ConfigError(`Invalid environment:\n  WORKER_MAX_CACHED_WORKFLOWS: must be 0 or at least the workflow tasks a worker runs at once (${workflowTasks}, ${which}), got ${cached}`);
   }
   const CODEC_ALLOWED_ORIGINS = c.CODEC_ALLOWED_ORIGINS ?? (c.NODE_ENV === 'production' ? [] : DEV_UI_ORIGINS);
   const TEMPORAL_ENV = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('TEMPORAL_') && typeof e[1] === 'string'));

@@ -1,7 +1,7 @@
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
 import { createActivities } from '../activities';
-import { keyring } from '../config';
+import { keyring, SDK_DEFAULT_WORKFLOW_TASKS } from '../config';
 import { logger } from '../logger';
 import type { Config } from '../config';
 import { freePort } from '../dev/servers';
@@ -25,7 +25,7 @@ export interface WorkerDeps {
 }
 
 /** The SDK's own defaults, which the tuner below has to spell out. */
-const SDK_DEFAULT_SLOTS = { workflowTasks: 40, activities: 100, localActivities: 100, nexusTasks: 100 };
+const SDK_DEFAULT_SLOTS = { workflowTasks: SDK_DEFAULT_WORKFLOW_TASKS, activities: 100, localActivities: 100, nexusTasks: 100 };
 /** What the worker takes while 4 or more webhooks are in flight (measured on 2 cores: README, Performance). */
 const SLOTS_WHILE_INGESTING = { workflowTasks: 2, localActivities: 1 };
 

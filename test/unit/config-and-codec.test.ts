@@ -106,7 +106,10 @@ describe('production safety', () => {
     expect(loadConfig({ ...base, WORKER_MAX_CACHED_WORKFLOWS: '0', WORKER_MAX_WORKFLOW_TASKS: '8' }).WORKER_MAX_CACHED_WORKFLOWS).toBe(0);
     expect(() => loadConfig({ ...base, WORKER_MAX_CACHED_WORKFLOWS: '1' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS: must be 0 \(no cache\) or at least 2/);
     expect(() => loadConfig({ ...base, WORKER_MAX_CACHED_WORKFLOWS: 'many' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS/);
-    expect(() => loadConfig({ ...base, WORKER_MAX_CACHED_WORKFLOWS: '4', WORKER_MAX_WORKFLOW_TASKS: '8' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS: must be 0 or at least WORKER_MAX_WORKFLOW_TASKS \(8\), got 4/);
+    expect(() => loadConfig({ ...base, WORKER_MAX_CACHED_WORKFLOWS: '4', WORKER_MAX_WORKFLOW_TASKS: '8' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS: must be 0 or at least the workflow tasks a worker runs at once \(8, WORKER_MAX_WORKFLOW_TASKS\), got 4/);
+    // Unset, the worker runs the SDK's 40 at once: a smaller cache is refused too, and 40 is enough.
+    expect(() => loadConfig({ ...base, WORKER_MAX_CACHED_WORKFLOWS: '10' })).toThrow(/\(40, the SDK's default when WORKER_MAX_WORKFLOW_TASKS is unset\), got 10/);
+    expect(loadConfig({ ...base, WORKER_MAX_CACHED_WORKFLOWS: '40' }).WORKER_MAX_CACHED_WORKFLOWS).toBe(40);
   });
   test('the codec endpoint: open to the dev UI in development, never anonymous in production', () => {
     expect(loadConfig(base).CODEC_ALLOWED_ORIGINS).toEqual(['http://127.0.0.1:8233', 'http://localhost:8233']);
