@@ -112,8 +112,10 @@ async function main() {
     /**
      * One sample: SAMPLE_ORDERS orders at 10/s spread over `over`, each timed from
      * its creation in BigCommerce to its credit in the ledger; where that time
-     * went (the histories); the workflow tasks and CPU time each order cost; how
-     * busy the machine was and how much of it the hypervisor stole meanwhile.
+     * went (the histories); the workflow tasks and CPU time each order cost (this
+     * process's includes the bench's own look for the credits, 100 ledger reads
+     * every 500 ms once the orders are placed); how busy the machine was and how
+     * much of it the hypervisor stole meanwhile.
      */
     const sample = async (over: typeof merchants) => {
       const profiler = PROFILE_DIR ? new Session() : undefined;
@@ -172,8 +174,7 @@ async function main() {
       const used = Object.entries(cpu())
         .map(([k, v]) => `${k} ${v === undefined ? '?' : ((v * 1000) / IDLE_MS).toFixed(0)}`)
         .join(', ');
-      const m = machine();
-      return `CPU ms per s ${used}; ${describeLoad(m)}`;
+      return `CPU ms per s ${used}; ${describeLoad(machine())}`;
     };
     /** SAMPLE_ROUNDS samples (of each spread, taken in turns): the one of median p50, each one's p50, and the memory after the last. */
     const rounds = async (spreads: (typeof merchants)[]) => {
