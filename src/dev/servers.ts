@@ -150,6 +150,31 @@ export function embeddedSqliteSynchronous(env: NodeJS.ProcessEnv = process.env):
   return env.EMBEDDED_SQLITE_SYNCHRONOUS === 'full' ? 'full' : 'normal';
 }
 
+/**
+ * Dynamic config the embedded dev server runs with (`--dynamic-config-value`),
+ * under `npm start`, `npm run services`, the benches and the tests alike.
+ *
+ * `history.transferProcessorMaxPollRPS`: the tasks that carry a run forward
+ * (a workflow task after a signal, a child's start and its first workflow
+ * task, an activity, the parent's task when its child starts or ends) pass
+ * through the history shard's transfer queue on their way to the worker, and
+ * Temporal reads that queue at most 20 times a second per shard by default.
+ * The dev server has a single shard, so every hop of an order that follows
+ * another within 50 ms waited for the next read: an order alone took about
+ * 150 ms from webhook to credit, 51 ms of it between a child's start and its
+ * first task. Reading up to 1,000 times a second takes that to about 50 ms
+ * (docs/performance.md, thirty-first session). Nothing about durability
+ * changes: the tasks are the same rows, read sooner.
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG: Readonly<Record<string, number>> = {
+  'history.transferProcessorMaxPollRPS': 1000,
+};
+
+/** `--dynamic-config-value KEY=JSON` for each of `values`. */
+export function dynamicConfigArgs(values: Readonly<Record<string, number>> = DEV_SERVER_DYNAMIC_CONFIG): string[] {
+  return Object.entries(values).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]);
+}
+
 export interface TemporalOptions {
   /** The gRPC port; omitted: a free one is drawn (and drawn again should another process take it first). */
   port?: number;
@@ -160,6 +185,8 @@ export interface TemporalOptions {
   log?: (line: string) => void;
   /** How the server's ports are drawn: `freePorts`, unless a test stands in for it. */
   drawPorts?: (count: number, except: readonly number[]) => Promise<number[]>;
+  /** The server's dynamic config: `DEV_SERVER_DYNAMIC_CONFIG` unless given (a bench's baseline passes `{}`, Temporal's defaults). */
+  dynamicConfig?: Readonly<Record<string, number>>;
 }
 
 /** Its gRPC port, and the HTTP API and metrics ports the CLI would otherwise draw from the ephemeral range (the server's own metrics: `metricsUrl`). */
@@ -228,6 +255,7 @@ async function startTemporalOnce(opts: TemporalOptions, ports: TemporalPorts): P
   }
   if (opts.codecEndpoint) args.push('--ui-codec-endpoint', opts.codecEndpoint);
   for (const sa of searchAttributeFlags) args.push('--search-attribute', sa);
+  args.push(...dynamicConfigArgs(opts.dynamicConfig));
   const { child, tail } = spawnServer('temporal', bin, args, log);
   const server = manage('temporal', child);
   try {

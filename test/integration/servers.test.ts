@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -7,7 +7,7 @@ import mongoose from 'mongoose';
 import { closeServer, startApi } from '../../src/api/server';
 import { loadConfig } from '../../src/config';
 import { MissingToolError, resolveTemporalBinary } from '../../src/dev/binaries';
-import { freePort, freePorts, startStore, startTemporal, waitForPort } from '../../src/dev/servers';
+import { DEV_SERVER_DYNAMIC_CONFIG, dynamicConfigArgs, freePort, freePorts, startStore, startTemporal, waitForPort } from '../../src/dev/servers';
 import { logger } from '../../src/logger';
 import { openStore } from '../../src/store';
 import { ensureSearchAttributes } from '../../src/temporal/search-attributes';
@@ -130,6 +130,26 @@ test('without Go, a missing binary ends with a message naming the ways out', asy
     process.env.PATH = saved.PATH;
     if (saved.cache === undefined) delete process.env.BIGCOMMERCE_LOYALTY_CACHE;
     else process.env.BIGCOMMERCE_LOYALTY_CACHE = saved.cache;
+  }
+});
+
+test('the dev server runs with the dynamic config of DEV_SERVER_DYNAMIC_CONFIG, or the one given', async () => {
+  const cmdline = (pid: number | undefined) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  const ours = await startTemporal({ uiPort: null, namespace: 'default', log: () => undefined });
+  try {
+    expect(cmdline(ours.child.pid)).toEqual(expect.arrayContaining(['--dynamic-config-value', 'history.transferProcessorMaxPollRPS=1000']));
+    expect(dynamicConfigArgs()).toEqual(['--dynamic-config-value', `history.transferProcessorMaxPollRPS=${DEV_SERVER_DYNAMIC_CONFIG['history.transferProcessorMaxPollRPS']}`]);
+  } finally {
+    await ours.stop();
+  }
+  const defaults = await startTemporal({ uiPort: null, namespace: 'default', log: () => undefined, dynamicConfig: {} });
+  try {
+    expect(cmdline(defaults.child.pid)).not.toContain('--dynamic-config-value');
+    const connection = await Connection.connect({ address: defaults.address });
+    expect((await connection.workflowService.describeNamespace({ namespace: 'default' })).namespaceInfo?.name).toBe('default');
+    await connection.close();
+  } finally {
+    await defaults.stop();
   }
 });
 

@@ -3,14 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { resolveTemporalBinary } from '../../src/dev/binaries';
-import { freePort, freePorts, startStore } from '../../src/dev/servers';
+import { dynamicConfigArgs, freePort, freePorts, startStore } from '../../src/dev/servers';
 import { BigCommerceOrderIdKey, MerchantIdKey, StoreHashKey } from '../../src/temporal/search-attribute-keys';
 import { workflowBundleFromSources } from '../../src/worker/bundle-cache';
 
 /**
  * Starts the real servers every integration test talks to, once per run:
  * a Temporal dev server (the pinned CLI, through the SDK's existing-path
- * executable) and the store (mongod on PATH, else the FerretDB build), both on
+ * executable, with the dynamic config `npm start` gives it) and the store (mongod on PATH, else the FerretDB build), both on
  * free ports; bundles the workflows once, into the cache a worker started from
  * the sources reads (so do the worker processes some tests start), and not at
  * all when these sources were bundled before. Test files get the addresses
@@ -33,7 +33,7 @@ export default async function globalSetup(): Promise<void> {
       executable: { type: 'existing-path', path: temporalBin },
       ip: '127.0.0.1',
       port,
-      extraArgs: ['--http-port', String(httpPort), '--metrics-port', String(metricsPort)],
+      extraArgs: ['--http-port', String(httpPort), '--metrics-port', String(metricsPort), ...dynamicConfigArgs()],
       ui: false,
       searchAttributes: [MerchantIdKey, StoreHashKey, BigCommerceOrderIdKey],
       log: { format: 'pretty', level: 'error' },
