@@ -64,12 +64,19 @@ export async function loadFromAnotherProcess(spec: LoadSpec, dir: string): Promi
  * The servers a bench runs against, started as `npm start` starts them (Temporal's
  * dev server on a database file, the embedded store on its data directory, both on
  * free ports), and the system on them: API, worker and sandbox in this process.
+ * `temporalDynamicConfig` replaces the dev server's (`DEV_SERVER_DYNAMIC_CONFIG`):
+ * `{}` runs it on Temporal's defaults, for a baseline; so does
+ * BENCH_TEMPORAL_DEFAULTS=1 for every server of a bench (to run a whole bench both ways).
  */
-export async function startBench(prefix: string) {
+export async function startBench(prefix: string, opts: { temporalDynamicConfig?: Readonly<Record<string, number>> } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
   const say = (l: string) => process.stderr.write(`${l}\n`);
+  if (process.env.BENCH_TEMPORAL_DEFAULTS === '1') {
+    say("BENCH_TEMPORAL_DEFAULTS=1: Temporal's dev server on Temporal's own dynamic config, not DEV_SERVER_DYNAMIC_CONFIG");
+    opts = { ...opts, temporalDynamicConfig: {} };
+  }
   const [temporal, store, bundlePath] = await Promise.all([
-    startTemporal({ uiPort: null, namespace: 'default', dbFile: path.join(dir, 'temporal.db'), log: say }),
+    startTemporal({ uiPort: null, namespace: 'default', dbFile: path.join(dir, 'temporal.db'), log: say, dynamicConfig: opts.temporalDynamicConfig }),
     freePort().then((port) => startStore({ port, dataDir: path.join(dir, 'store'), log: say })),
     bundleFor(),
   ]);

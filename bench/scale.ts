@@ -19,6 +19,10 @@
  *    hypervisor stole. BENCH_CPU_PROFILE=<dir> writes the main thread's CPU
  *    profile of each sample there.
  *
+ *    Before them, as a baseline, 10 merchants on a server with Temporal's own
+ *    dynamic config instead of the dev server's (`DEV_SERVER_DYNAMIC_CONFIG`:
+ *    the transfer queue read up to 1,000 times a second, not 20).
+ *
  * The servers run as `npm start` runs them: Temporal's dev server on a
  * database file, the embedded store on its data directory.
  */
@@ -27,7 +31,7 @@ import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
-import { freePort } from '../src/dev/servers';
+import { DEV_SERVER_DYNAMIC_CONFIG, freePort } from '../src/dev/servers';
 import { orderTransactionId } from '../src/ledger/ledger';
 import { merchantWorkflowId, orderWorkflowId } from '../src/workflows/messages';
 import { installQuietRuntime } from '../test/helpers/quiet-runtime';
@@ -50,6 +54,16 @@ async function main() {
   // The SDK's own metrics (its cache of runs): the system's runtime, installed first, with them.
   const sdkMetricsUrl = `http://127.0.0.1:${await freePort()}/metrics`;
   installQuietRuntime({ prometheusBindAddress: new URL(sdkMetricsUrl).host });
+  // 0. The baseline of the dev server's dynamic config: 10 merchants on a server with Temporal's defaults.
+  const defaults = await startBench('bc-bench-scale-defaults-', { temporalDynamicConfig: {} });
+  let onDefaults: Awaited<ReturnType<ReturnType<typeof merchantSampler>['rounds']>>[number] | undefined;
+  try {
+    const sampler = merchantSampler(defaults, sdkMetricsUrl);
+    await sampler.grow(10);
+    [onDefaults] = await sampler.rounds([sampler.merchants]);
+  } finally {
+    await defaults.stop();
+  }
   const bench = await startBench('bc-bench-scale-');
   const { dir, say, sys } = bench;
   const out: string[] = ['', `scale: ${os.cpus().length} cores, store ${bench.storeKind}, Temporal on a database file`, ''];
@@ -95,96 +109,7 @@ async function main() {
     }
 
     // 2. Merchants.
-    /** The processes whose CPU each sample and idle spell counts. */
-    const watched = { system: process.pid, temporal: bench.pids.temporal, store: bench.pids.store };
-    const merchants: { id: string; storeHash: string }[] = [];
-    const grow = async (to: number) => {
-      const from = merchants.length;
-      const started = performance.now();
-      await load(to - from, 8, async (i) => {
-        const id = `m${from + i}`;
-        const account = sys.newStore();
-        await sys.installActive(id, account);
-        merchants.push({ id, storeHash: account.storeHash });
-      });
-      say(`installed ${to - from} merchants in ${((performance.now() - started) / 1000).toFixed(0)} s`);
-    };
-    /**
-     * One sample: SAMPLE_ORDERS orders at 10/s spread over `over`, each timed from
-     * its creation in BigCommerce to its credit in the ledger; where that time
-     * went (the histories); the workflow tasks and CPU time each order cost (this
-     * process's includes the bench's own look for the credits, 100 ledger reads
-     * every 500 ms once the orders are placed); how busy the machine was and how
-     * much of it the hypervisor stole meanwhile.
-     */
-    const sample = async (over: typeof merchants) => {
-      const profiler = PROFILE_DIR ? new Session() : undefined;
-      if (profiler) {
-        profiler.connect();
-        await profiler.post('Profiler.enable');
-        await profiler.post('Profiler.start');
-      }
-      const tasksBefore = await workflowTasksDispatched(bench.temporalMetricsUrl);
-      const cacheBefore = await workerCache(sdkMetricsUrl);
-      const cpu = cpuSince(watched);
-      const machine = machineSince();
-      const placed: { merchantId: string; orderId: number; at: number }[] = [];
-      for (let i = 0; i < SAMPLE_ORDERS; i++) {
-        const m = over[Math.floor((i * over.length) / SAMPLE_ORDERS)]!;
-        const o = sys.sandbox.createOrder(m.storeHash, { totalIncTax: '5.0000', email: `s${i}@example.com` });
-        placed.push({ merchantId: m.id, orderId: o.id, at: Date.now() });
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      const latencies = await waitFor(async () => {
-        const txs = await Promise.all(placed.map((p) => sys.store.ledger.transaction(orderTransactionId(p.merchantId, p.orderId))));
-        return txs.every(Boolean) ? txs.map((t, i) => t!.createdAt.getTime() - placed[i]!.at) : undefined;
-      }, 600_000, 'the sample credited', 500);
-      const used = cpu();
-      const machineLoad = machine();
-      const tasks = ((await workflowTasksDispatched(bench.temporalMetricsUrl)) - tasksBefore) / SAMPLE_ORDERS;
-      const cacheAfter = await workerCache(sdkMetricsUrl);
-      const cache = { misses: cacheAfter.misses - cacheBefore.misses, evictions: cacheAfter.evictions - cacheBefore.evictions, size: cacheAfter.size };
-      const reached = new Set(placed.map((p) => p.merchantId)).size;
-      if (profiler) {
-        const { profile } = await profiler.post('Profiler.stop');
-        writeFileSync(path.join(PROFILE_DIR!, `scale-${merchants.length}-${reached}-${Date.now()}.cpuprofile`), JSON.stringify(profile));
-        profiler.disconnect();
-      }
-      const stages = await whereTheTimeWent(sys, placed);
-      global.gc?.();
-      const mem = process.memoryUsage();
-      const taken = {
-        ...percentiles(latencies),
-        rssMb: mem.rss / 2 ** 20,
-        heapMb: mem.heapUsed / 2 ** 20,
-        tasks,
-        cache,
-        cpuMsPerOrder: Object.fromEntries(Object.entries(used).map(([k, v]) => [k, v === undefined ? NaN : v / SAMPLE_ORDERS])),
-        load: machineLoad,
-        stages,
-      };
-      say(`  ${merchants.length} merchants, orders over ${reached}: ${describeSample(taken)}`);
-      return taken;
-    };
-    /** CPU ms per second that the processes and the machine spend while no order comes (IDLE_MS): the background cost of the merchants held. */
-    const idle = async () => {
-      const cpu = cpuSince(watched);
-      const machine = machineSince();
-      await new Promise((r) => setTimeout(r, IDLE_MS));
-      const used = Object.entries(cpu())
-        .map(([k, v]) => `${k} ${v === undefined ? '?' : ((v * 1000) / IDLE_MS).toFixed(0)}`)
-        .join(', ');
-      return `CPU ms per s ${used}; ${describeLoad(machine())}`;
-    };
-    /** SAMPLE_ROUNDS samples (of each spread, taken in turns): the one of median p50, each one's p50, and the memory after the last. */
-    const rounds = async (spreads: (typeof merchants)[]) => {
-      const taken: Awaited<ReturnType<typeof sample>>[][] = spreads.map(() => []);
-      for (let r = 0; r < SAMPLE_ROUNDS; r++) for (const [k, over] of spreads.entries()) taken[k]!.push(await sample(over));
-      return taken.map((t) => {
-        const median = [...t].sort((x, y) => x.p50 - y.p50)[Math.floor(t.length / 2)]!;
-        return { ...median, rssMb: t.at(-1)!.rssMb, heapMb: t.at(-1)!.heapMb, p50s: t.map((x) => x.p50.toFixed(0)).join(', ') };
-      });
-    };
+    const { merchants, grow, idle, rounds } = merchantSampler(bench, sdkMetricsUrl);
     await grow(10);
     const idleSmall = await idle();
     const [small] = await rounds([merchants]);
@@ -198,17 +123,20 @@ async function main() {
       `  ${label.padEnd(30)}${fmt(x!.p50 / y!.p50)} ${fmt(x!.p95 / y!.p95)} ${fmt(x!.max / y!.max)} ${fmt(x!.rssMb / y!.rssMb)} ${fmt(x!.heapMb / y!.heapMb)} ${fmt(x!.tasks / y!.tasks)}`;
     out.push(
       `merchants: ${SAMPLE_ROUNDS} samples of ${SAMPLE_ORDERS} orders at 10/s, order created → credited (ms), the sample of median p50; at ${MERCHANTS} merchants in turns, spread over them (${spreadOver(MERCHANTS)}) and over the first 10 (as with 10 merchants). Memory of the process (API + worker + sandbox) after the last; workflow tasks per order`,
-      `  p50 of each: 10 merchants ${small!.p50s}; ${MERCHANTS} merchants, spread ${spread!.p50s}; ${MERCHANTS} merchants, first 10 ${same!.p50s}`,
+      `  p50 of each: 10 merchants ${small!.p50s}; ${MERCHANTS} merchants, spread ${spread!.p50s}; ${MERCHANTS} merchants, first 10 ${same!.p50s}; 10 merchants on Temporal's defaults ${onDefaults!.p50s}`,
       '                                    p50      p95      max   RSS MB  heap MB tasks/order',
       row('10 merchants', small),
       row(`${MERCHANTS} merchants, spread`, spread),
       row(`${MERCHANTS} merchants, first 10`, same),
       ratio('ratio spread / 10 merchants', spread, small),
       ratio('ratio first 10 / 10 merchants', same, small),
+      row("10, Temporal's defaults", onDefaults),
+      ratio('ratio defaults / ours', onDefaults, small),
       '  the samples of median p50, in detail:',
       `    10 merchants: ${describeSample(small!)}`,
       `    ${MERCHANTS} merchants, spread: ${describeSample(spread!)}`,
       `    ${MERCHANTS} merchants, first 10: ${describeSample(same!)}`,
+      `    10 merchants on a server with Temporal's default dynamic config (${describeDevConfig()}): ${describeSample(onDefaults!)}`,
       `  idle for ${IDLE_MS / 1000} s before the samples: 10 merchants ${idleSmall}; ${MERCHANTS} merchants ${idleLarge}`,
       '',
     );
@@ -216,6 +144,106 @@ async function main() {
   } finally {
     await bench.stop();
   }
+}
+
+/**
+ * Merchants installed on `bench`, and samples of their orders: `grow` installs
+ * more, `idle` watches the system with no order coming, `rounds` takes
+ * SAMPLE_ROUNDS samples (of each spread, in turns).
+ */
+function merchantSampler(bench: Awaited<ReturnType<typeof startBench>>, sdkMetricsUrl: string) {
+  const { say, sys } = bench;
+  /** The processes whose CPU each sample and idle spell counts. */
+  const watched = { system: process.pid, temporal: bench.pids.temporal, store: bench.pids.store };
+  const merchants: { id: string; storeHash: string }[] = [];
+  const grow = async (to: number) => {
+    const from = merchants.length;
+    const started = performance.now();
+    await load(to - from, 8, async (i) => {
+      const id = `m${from + i}`;
+      const account = sys.newStore();
+      await sys.installActive(id, account);
+      merchants.push({ id, storeHash: account.storeHash });
+    });
+    say(`installed ${to - from} merchants in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  };
+  /**
+   * One sample: SAMPLE_ORDERS orders at 10/s spread over `over`, each timed from
+   * its creation in BigCommerce to its credit in the ledger; where that time
+   * went (the histories); the workflow tasks and CPU time each order cost (this
+   * process's includes the bench's own look for the credits, 100 ledger reads
+   * every 500 ms once the orders are placed); how busy the machine was and how
+   * much of it the hypervisor stole meanwhile.
+   */
+  const sample = async (over: typeof merchants) => {
+    const profiler = PROFILE_DIR ? new Session() : undefined;
+    if (profiler) {
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.start');
+    }
+    const tasksBefore = await workflowTasksDispatched(bench.temporalMetricsUrl);
+    const cacheBefore = await workerCache(sdkMetricsUrl);
+    const cpu = cpuSince(watched);
+    const machine = machineSince();
+    const placed: { merchantId: string; orderId: number; at: number }[] = [];
+    for (let i = 0; i < SAMPLE_ORDERS; i++) {
+      const m = over[Math.floor((i * over.length) / SAMPLE_ORDERS)]!;
+      const o = sys.sandbox.createOrder(m.storeHash, { totalIncTax: '5.0000', email: `s${i}@example.com` });
+      placed.push({ merchantId: m.id, orderId: o.id, at: Date.now() });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const latencies = await waitFor(async () => {
+      const txs = await Promise.all(placed.map((p) => sys.store.ledger.transaction(orderTransactionId(p.merchantId, p.orderId))));
+      return txs.every(Boolean) ? txs.map((t, i) => t!.createdAt.getTime() - placed[i]!.at) : undefined;
+    }, 600_000, 'the sample credited', 500);
+    const used = cpu();
+    const machineLoad = machine();
+    const tasks = ((await workflowTasksDispatched(bench.temporalMetricsUrl)) - tasksBefore) / SAMPLE_ORDERS;
+    const cacheAfter = await workerCache(sdkMetricsUrl);
+    const cache = { misses: cacheAfter.misses - cacheBefore.misses, evictions: cacheAfter.evictions - cacheBefore.evictions, size: cacheAfter.size };
+    const reached = new Set(placed.map((p) => p.merchantId)).size;
+    if (profiler) {
+      const { profile } = await profiler.post('Profiler.stop');
+      writeFileSync(path.join(PROFILE_DIR!, `scale-${merchants.length}-${reached}-${Date.now()}.cpuprofile`), JSON.stringify(profile));
+      profiler.disconnect();
+    }
+    const stages = await whereTheTimeWent(sys, placed);
+    global.gc?.();
+    const mem = process.memoryUsage();
+    const taken = {
+      ...percentiles(latencies),
+      rssMb: mem.rss / 2 ** 20,
+      heapMb: mem.heapUsed / 2 ** 20,
+      tasks,
+      cache,
+      cpuMsPerOrder: Object.fromEntries(Object.entries(used).map(([k, v]) => [k, v === undefined ? NaN : v / SAMPLE_ORDERS])),
+      load: machineLoad,
+      stages,
+    };
+    say(`  ${merchants.length} merchants, orders over ${reached}: ${describeSample(taken)}`);
+    return taken;
+  };
+  /** CPU ms per second that the processes and the machine spend while no order comes (IDLE_MS): the background cost of the merchants held. */
+  const idle = async () => {
+    const cpu = cpuSince(watched);
+    const machine = machineSince();
+    await new Promise((r) => setTimeout(r, IDLE_MS));
+    const used = Object.entries(cpu())
+      .map(([k, v]) => `${k} ${v === undefined ? '?' : ((v * 1000) / IDLE_MS).toFixed(0)}`)
+      .join(', ');
+    return `CPU ms per s ${used}; ${describeLoad(machine())}`;
+  };
+  /** SAMPLE_ROUNDS samples (of each spread, taken in turns): the one of median p50, each one's p50, and the memory after the last. */
+  const rounds = async (spreads: (typeof merchants)[]) => {
+    const taken: Awaited<ReturnType<typeof sample>>[][] = spreads.map(() => []);
+    for (let r = 0; r < SAMPLE_ROUNDS; r++) for (const [k, over] of spreads.entries()) taken[k]!.push(await sample(over));
+    return taken.map((t) => {
+      const median = [...t].sort((x, y) => x.p50 - y.p50)[Math.floor(t.length / 2)]!;
+      return { ...median, rssMb: t.at(-1)!.rssMb, heapMb: t.at(-1)!.heapMb, p50s: t.map((x) => x.p50.toFixed(0)).join(', ') };
+    });
+  };
+  return { merchants, grow, idle, rounds };
 }
 
 /**
@@ -271,6 +299,13 @@ async function whereTheTimeWent(sys: Awaited<ReturnType<typeof startBench>>['sys
   }
   return Object.entries(stages)
     .map(([k, v]) => `${k} ${percentiles(v).p50}/${percentiles(v).max}`)
+    .join(', ');
+}
+
+/** The dev server's dynamic config that the baseline goes without. */
+function describeDevConfig(): string {
+  return Object.entries(DEV_SERVER_DYNAMIC_CONFIG)
+    .map(([k, v]) => `${k} ${v} here`)
     .join(', ');
 }
 
