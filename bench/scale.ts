@@ -302,8 +302,9 @@ async function whereTheTimeWent(sys: Awaited<ReturnType<typeof startBench>>['sys
     .join(', ');
 }
 
-/** The dev server's dynamic config that the baseline goes without. */
+/** The dev server's dynamic config that the baseline goes without (none, when BENCH_TEMPORAL_DEFAULTS=1 put the other samples on Temporal's defaults too). */
 function describeDevConfig(): string {
+  if (process.env.BENCH_TEMPORAL_DEFAULTS === '1') return "BENCH_TEMPORAL_DEFAULTS=1: the other samples on Temporal's defaults too";
   return Object.entries(DEV_SERVER_DYNAMIC_CONFIG)
     .map(([k, v]) => `${k} ${v} here`)
     .join(', ');
