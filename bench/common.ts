@@ -60,6 +60,9 @@ export async function loadFromAnotherProcess(spec: LoadSpec, dir: string): Promi
   });
 }
 
+/** BENCH_TEMPORAL_DEFAULTS=1: every dev server of this bench on Temporal's own dynamic config, not DEV_SERVER_DYNAMIC_CONFIG. */
+export const onTemporalDefaults = process.env.BENCH_TEMPORAL_DEFAULTS === '1';
+
 /**
  * The servers a bench runs against, started as `npm start` starts them (Temporal's
  * dev server on a database file, the embedded store on its data directory, both on
@@ -71,7 +74,7 @@ export async function loadFromAnotherProcess(spec: LoadSpec, dir: string): Promi
 export async function startBench(prefix: string, opts: { temporalDynamicConfig?: Readonly<Record<string, number>> } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
   const say = (l: string) => process.stderr.write(`${l}\n`);
-  if (process.env.BENCH_TEMPORAL_DEFAULTS === '1') {
+  if (onTemporalDefaults) {
     say("BENCH_TEMPORAL_DEFAULTS=1: Temporal's dev server on Temporal's own dynamic config, not DEV_SERVER_DYNAMIC_CONFIG");
     opts = { ...opts, temporalDynamicConfig: {} };
   }

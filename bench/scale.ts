@@ -21,7 +21,8 @@
  *
  *    Before them, as a baseline, 10 merchants on a server with Temporal's own
  *    dynamic config instead of the dev server's (`DEV_SERVER_DYNAMIC_CONFIG`:
- *    the transfer queue read up to 1,000 times a second, not 20).
+ *    the transfer queue read up to 1,000 times a second, not 20); not when
+ *    BENCH_TEMPORAL_DEFAULTS=1 puts every sample on Temporal's defaults.
  *
  * The servers run as `npm start` runs them: Temporal's dev server on a
  * database file, the embedded store on its data directory.
@@ -37,7 +38,7 @@ import { merchantWorkflowId, orderWorkflowId } from '../src/workflows/messages';
 import { installQuietRuntime } from '../test/helpers/quiet-runtime';
 import { waitFor } from '../test/helpers/system';
 import { cpuSince, machineSince } from './cpu';
-import { eventMs, fmt, load, loadFromAnotherProcess, merchantWithTimedWebhooks, percentiles, runBench, startBench, webhookBody } from './common';
+import { eventMs, fmt, load, loadFromAnotherProcess, merchantWithTimedWebhooks, onTemporalDefaults, percentiles, runBench, startBench, webhookBody } from './common';
 
 const FLOOD = Number(process.env.BENCH_FLOOD ?? 12_000);
 const MERCHANTS = Number(process.env.BENCH_MERCHANTS ?? 1_000);
@@ -54,15 +55,17 @@ async function main() {
   // The SDK's own metrics (its cache of runs): the system's runtime, installed first, with them.
   const sdkMetricsUrl = `http://127.0.0.1:${await freePort()}/metrics`;
   installQuietRuntime({ prometheusBindAddress: new URL(sdkMetricsUrl).host });
-  // 0. The baseline of the dev server's dynamic config: 10 merchants on a server with Temporal's defaults.
-  const defaults = await startBench('bc-bench-scale-defaults-', { temporalDynamicConfig: {} });
+  // 0. The baseline of the dev server's dynamic config: 10 merchants on a server with Temporal's defaults (none needed when every sample is).
   let onDefaults: Awaited<ReturnType<ReturnType<typeof merchantSampler>['rounds']>>[number] | undefined;
-  try {
-    const sampler = merchantSampler(defaults, sdkMetricsUrl);
-    await sampler.grow(10);
-    [onDefaults] = await sampler.rounds([sampler.merchants]);
-  } finally {
-    await defaults.stop();
+  if (!onTemporalDefaults) {
+    const defaults = await startBench('bc-bench-scale-defaults-', { temporalDynamicConfig: {} });
+    try {
+      const sampler = merchantSampler(defaults, sdkMetricsUrl);
+      await sampler.grow(10);
+      [onDefaults] = await sampler.rounds([sampler.merchants]);
+    } finally {
+      await defaults.stop();
+    }
   }
   const bench = await startBench('bc-bench-scale-');
   const { dir, say, sys } = bench;
@@ -123,20 +126,19 @@ async function main() {
       `  ${label.padEnd(30)}${fmt(x!.p50 / y!.p50)} ${fmt(x!.p95 / y!.p95)} ${fmt(x!.max / y!.max)} ${fmt(x!.rssMb / y!.rssMb)} ${fmt(x!.heapMb / y!.heapMb)} ${fmt(x!.tasks / y!.tasks)}`;
     out.push(
       `merchants: ${SAMPLE_ROUNDS} samples of ${SAMPLE_ORDERS} orders at 10/s, order created → credited (ms), the sample of median p50; at ${MERCHANTS} merchants in turns, spread over them (${spreadOver(MERCHANTS)}) and over the first 10 (as with 10 merchants). Memory of the process (API + worker + sandbox) after the last; workflow tasks per order`,
-      `  p50 of each: 10 merchants ${small!.p50s}; ${MERCHANTS} merchants, spread ${spread!.p50s}; ${MERCHANTS} merchants, first 10 ${same!.p50s}; 10 merchants on Temporal's defaults ${onDefaults!.p50s}`,
+      `  p50 of each: 10 merchants ${small!.p50s}; ${MERCHANTS} merchants, spread ${spread!.p50s}; ${MERCHANTS} merchants, first 10 ${same!.p50s}${onDefaults ? `; 10 merchants on Temporal's defaults ${onDefaults.p50s}` : ''}`,
       '                                    p50      p95      max   RSS MB  heap MB tasks/order',
       row('10 merchants', small),
       row(`${MERCHANTS} merchants, spread`, spread),
       row(`${MERCHANTS} merchants, first 10`, same),
       ratio('ratio spread / 10 merchants', spread, small),
       ratio('ratio first 10 / 10 merchants', same, small),
-      row("10, Temporal's defaults", onDefaults),
-      ratio('ratio defaults / ours', onDefaults, small),
+      ...(onDefaults ? [row("10, Temporal's defaults", onDefaults), ratio('ratio defaults / ours', onDefaults, small)] : []),
       '  the samples of median p50, in detail:',
       `    10 merchants: ${describeSample(small!)}`,
       `    ${MERCHANTS} merchants, spread: ${describeSample(spread!)}`,
       `    ${MERCHANTS} merchants, first 10: ${describeSample(same!)}`,
-      `    10 merchants on a server with Temporal's default dynamic config (${describeDevConfig()}): ${describeSample(onDefaults!)}`,
+      ...(onDefaults ? [`    10 merchants on a server with Temporal's default dynamic config (${describeDevConfig()}): ${describeSample(onDefaults)}`] : []),
       `  idle for ${IDLE_MS / 1000} s before the samples: 10 merchants ${idleSmall}; ${MERCHANTS} merchants ${idleLarge}`,
       '',
     );
@@ -302,9 +304,8 @@ async function whereTheTimeWent(sys: Awaited<ReturnType<typeof startBench>>['sys
     .join(', ');
 }
 
-/** The dev server's dynamic config that the baseline goes without (none, when BENCH_TEMPORAL_DEFAULTS=1 put the other samples on Temporal's defaults too). */
+/** The dev server's dynamic config that the baseline goes without. */
 function describeDevConfig(): string {
-  if (process.env.BENCH_TEMPORAL_DEFAULTS === '1') return "BENCH_TEMPORAL_DEFAULTS=1: the other samples on Temporal's defaults too";
   return Object.entries(DEV_SERVER_DYNAMIC_CONFIG)
     .map(([k, v]) => `${k} ${v} here`)
     .join(', ');

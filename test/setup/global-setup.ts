@@ -10,10 +10,11 @@ import { workflowBundleFromSources } from '../../src/worker/bundle-cache';
 /**
  * Starts the real servers every integration test talks to, once per run:
  * a Temporal dev server (the pinned CLI, through the SDK's existing-path
- * executable, with the dynamic config `npm start` gives it) and the store (mongod on PATH, else the FerretDB build), both on
- * free ports; bundles the workflows once, into the cache a worker started from
- * the sources reads (so do the worker processes some tests start), and not at
- * all when these sources were bundled before. Test files get the addresses
+ * executable, with the dynamic config `npm start` gives it) and the store
+ * (mongod on PATH, else the FerretDB build), both on free ports; bundles the
+ * workflows once, into the cache a worker started from the sources reads (so
+ * do the worker processes some tests start), and not at all when these
+ * sources were bundled before. Test files get the addresses
  * through the environment and each use their own task queue and database.
  */
 export default async function globalSetup(): Promise<void> {
