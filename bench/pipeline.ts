@@ -50,6 +50,7 @@ import { continueAsNewRequestedSignal, merchantWorkflowId } from '../src/workflo
 import { ingestGauge } from '../src/worker/ingest-first';
 import { waitFor } from '../test/helpers/system';
 import { fmt, freshMerchantRun, loadFromAnotherProcess, merchantActivity, merchantEvents, merchantWithTimedWebhooks, percentiles, refusedAsBusy, runBench, startBench, statusUpdatedBody, timedRedemption, webhookBody } from './common';
+import { ackBreakdownSince } from './ack';
 import { type CpuUse, cpuSince, peakRssMiB } from './cpu';
 import { childPerOrderFloor } from './floor';
 
@@ -119,7 +120,9 @@ async function main() {
     const e2eStart = performance.now();
     const closedFrom = Date.now();
     const redemptions = redeemEvery(2_000, REDEMPTIONS, id, (await sys.contact(id, 'bench0@example.com'))!.id);
+    const closedAck = await ackBreakdownSince();
     const closed = acceptedOf(await loadFromAnotherProcess(webhooks(closedOrders), dir), 'closed loop');
+    const closedWhere = await closedAck();
     await credited();
     const e2eSeconds = (performance.now() - e2eStart) / 1000;
     const pipelineCpuUse = pipelineCpu();
@@ -131,7 +134,9 @@ async function main() {
     await freshMerchantRun(sys.client, merchantWorkflowId(id), merchantSettled);
     const openOrders = newOrders();
     const openFrom = Date.now();
+    const openAck = await ackBreakdownSince();
     const open = acceptedOf(await loadFromAnotherProcess({ ...webhooks(openOrders), rate: RATE }, dir), 'open loop');
+    const openWhere = await openAck();
     await credited();
     const openMerchant = await merchantActivity(sys.client, merchantWorkflowId(id), openFrom, Date.now());
 
@@ -145,7 +150,9 @@ async function main() {
       stopListening();
       setTimeout(() => void sys.client.workflow.getHandle(merchantWorkflowId(id)).signal(continueAsNewRequestedSignal), 200);
     });
+    const canAck = await ackBreakdownSince();
     const acrossCan = acceptedOf(await loadFromAnotherProcess({ ...webhooks(canOrders), rate: RATE }, dir), 'open loop across a continue-as-new');
+    const canWhere = await canAck();
     stopListening();
     await credited();
     const canMerchant = await merchantActivity(sys.client, merchantWorkflowId(id), canFrom, Date.now());
@@ -158,7 +165,9 @@ async function main() {
     const workerPeakRss = workerProcess?.pid === undefined ? undefined : peakRssMiB(workerProcess.pid);
     if (workerProcess) await stopProcess(workerProcess);
     else await sys.stopWorkerWhenSettled(merchantWorkflowId(id)); // it holds none of the merchant's tasks, and their next goes to the task queue
+    const quietAck = await ackBreakdownSince();
     const quiet = acceptedOf(await loadFromAnotherProcess({ ...webhooks(quietOrders), rate: RATE }, dir), 'open loop, worker stopped');
+    const quietWhere = await quietAck();
     if (inOwnProcess) workerProcess = await spawnWorker(sys.env);
     else await sys.startWorker();
     await credited();
@@ -237,6 +246,12 @@ async function main() {
       `POST webhook → 200, open loop ${String(RATE).padStart(4)}/s, worker on${fmt(o.p50)} ${fmt(o.p95)} ${fmt(o.p99)} ${fmt(o.max)} ${fmt(ORDERS / open.seconds)}   (${statuses(open.statuses)})`,
       `POST webhook → 200, open loop ${String(RATE).padStart(4)}/s, worker on, across a continue-as-new${fmt(c.p50)} ${fmt(c.p95)} ${fmt(c.p99)} ${fmt(c.max)} ${fmt(ORDERS / acrossCan.seconds)}   (${statuses(acrossCan.statuses)})`,
       `POST webhook → 200, open loop ${String(RATE).padStart(4)}/s, no worker${fmt(q.p50)} ${fmt(q.p95)} ${fmt(q.p99)} ${fmt(q.max)} ${fmt(ORDERS / quiet.seconds)}   (${statuses(quiet.statuses)})`,
+      '',
+      'where the webhooks waited in this process (ms; hand-off and signal from the loyalty_webhook_* histograms, interpolated in their buckets):',
+      `  closed loop, worker on: ${closedWhere}`,
+      `  open loop, worker on: ${openWhere}`,
+      `  open loop across a continue-as-new: ${canWhere}`,
+      `  open loop, no worker: ${quietWhere}`,
       '',
       `closed loop, until credited: ${closedMerchant}`,
       `  redemptions asked for meanwhile (POST → 202, ${redeemed.length}, one every 2 s): ${(() => { const r = percentiles(redeemed); return `p50 ${r.p50.toFixed(0)} ms, max ${r.max.toFixed(0)} ms`; })()}`,

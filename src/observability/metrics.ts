@@ -9,6 +9,9 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: 'loyalty_' });
 
+/** Fine at the scale of a webhook's answer (milliseconds, BigCommerce wants it at once), coarse up to the signal's 5 s deadline. */
+const ACK_BUCKETS = [0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.008, 0.01, 0.0125, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
 export const metrics = {
   /** API: each BigCommerce callback, by scope and what became of it. */
   webhooks: new Counter({ name: 'loyalty_webhooks_total', help: 'BigCommerce webhooks received, by scope and outcome', labelNames: ['scope', 'outcome'], registers: [registry] }),
@@ -31,6 +34,29 @@ export const metrics = {
     help: "Time a BigCommerce request waited for this process's share of the store's rate-limit quota, by priority (live, background)",
     labelNames: ['priority'],
     buckets: [0.005, 0.05, 0.25, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [registry],
+  }),
+  /**
+   * API: where a webhook's answer waits. The hand-off runs from an authenticated,
+   * parsed callback to its event being durable in Temporal: the group commit's
+   * wait (its linger, a free signal slot) plus the signal that carried it.
+   */
+  webhookHandoff: new Histogram({
+    name: 'loyalty_webhook_handoff_seconds',
+    help: 'Time from an authenticated webhook to its event held durably by Temporal: the wait for its signal (group commit) plus the signal',
+    buckets: ACK_BUCKETS,
+    registers: [registry],
+  }),
+  webhookSignal: new Histogram({
+    name: 'loyalty_webhook_signal_seconds',
+    help: 'Time Temporal took to accept one signal of webhook events',
+    buckets: ACK_BUCKETS,
+    registers: [registry],
+  }),
+  webhookSignalEvents: new Histogram({
+    name: 'loyalty_webhook_signal_events',
+    help: 'Webhook events per signal (the group commit of one merchant)',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 250],
     registers: [registry],
   }),
   /** API: 1 while the webhook route is pressed (a worker in the same process then yields: worker/ingest-first.ts). */

@@ -49,6 +49,41 @@ test('webhooks by scope and outcome, points credited and deducted, BigCommerce r
   expect(text).toContain('# TYPE loyalty_reconciliation_recovered_total counter');
 });
 
+test('loyalty_webhook_handoff_seconds, _signal_seconds, _signal_events: each accepted webhook timed once, each signal once with its events', async () => {
+  const series = async () => {
+    const metrics = await registry.getMetricsAsJSON();
+    const of = (name: string, suffix: '_count' | '_sum') =>
+      metrics.find((m) => m.name === name)?.values.find((v) => (v as { metricName?: string }).metricName === `${name}${suffix}`)?.value ?? 0;
+    const accepted = metrics.find((m) => m.name === 'loyalty_webhooks_total')?.values.filter((v) => v.labels.outcome === 'accepted') ?? [];
+    return {
+      accepted: accepted.reduce((sum, v) => sum + v.value, 0),
+      handoffs: of('loyalty_webhook_handoff_seconds', '_count'),
+      handoffSeconds: of('loyalty_webhook_handoff_seconds', '_sum'),
+      signals: of('loyalty_webhook_signal_seconds', '_count'),
+      signalBatches: of('loyalty_webhook_signal_events', '_count'),
+      events: of('loyalty_webhook_signal_events', '_sum'),
+    };
+  };
+  const before = await series();
+  const id = `ack-${Math.random().toString(36).slice(2, 8)}`;
+  const account = sys.newStore();
+  await sys.installActive(id, account);
+  for (let i = 0; i < 6; i++) sys.sandbox.createOrder(account.storeHash, { totalIncTax: '5.0000', email: 'ack@example.com' });
+  await sys.balanceWhen(id, 'ack@example.com', 30);
+  const bad = await fetch(`${sys.api}/webhooks/bigcommerce/${id}`, { method: 'POST', body: '{}', headers: { 'X-Loyalty-Webhook-Secret': 'wrong' } });
+  expect(bad.status).toBe(401);
+  const after = await series();
+
+  const accepted = after.accepted - before.accepted;
+  expect(accepted).toBeGreaterThanOrEqual(6); // the six orders' webhooks, and any status update the sandbox sent
+  expect(after.handoffs - before.handoffs).toBe(accepted); // a refused webhook is not timed
+  expect(after.handoffSeconds - before.handoffSeconds).toBeGreaterThan(0);
+  expect(after.events - before.events).toBe(accepted); // every accepted event left in exactly one signal
+  expect(after.signals - before.signals).toBe(after.signalBatches - before.signalBatches);
+  expect(after.signals - before.signals).toBeGreaterThanOrEqual(1);
+  expect(after.signals - before.signals).toBeLessThanOrEqual(accepted);
+});
+
 test('loyalty_bigcommerce_rate_wait_seconds: requests held for the store\'s rate-limit quota are timed, by priority', async () => {
   const live = async () => {
     const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === 'loyalty_bigcommerce_rate_wait_seconds');

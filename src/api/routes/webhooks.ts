@@ -98,11 +98,15 @@ export function webhooksRouter({ client, webhookAuth, logger }: { client: Client
   // Bounded: BigCommerce wants an answer at once; if Temporal cannot take the
   // signal in time, a 503 makes BigCommerce deliver the event again later.
   const batcher = new SignalBatcher<WebhookEvent>(
-    (merchantId, events) =>
-      client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () => {
+    async (merchantId, events) => {
+      metrics.webhookSignalEvents.observe(events.length);
+      const signalled = metrics.webhookSignal.startTimer();
+      await client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () => {
         const hint = ingestGauge.hint();
         return client.workflow.getHandle(merchantWorkflowId(merchantId)).signal(webhookEventsSignal, events, ...(hint ? [hint] : []));
-      }),
+      });
+      signalled();
+    },
     { lingerMs: 5, busyWithinMs: 50, maxInFlight: SIGNALS_IN_FLIGHT },
   );
   router.post('/webhooks/bigcommerce/:merchantId', countWebhooks, express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT }), async (req, res) => {
@@ -144,7 +148,9 @@ export function webhooksRouter({ client, webhookAuth, logger }: { client: Client
     if ('error' in event) throw new HttpError(400, 'validation_failed', event.error);
 
     try {
+      const handedOff = metrics.webhookHandoff.startTimer();
       await batcher.submit(merchantId, event);
+      handedOff();
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) {
         // Uninstalled since it was cached (its workflow ended): 404 as for any uninstalled merchant.
