@@ -7,7 +7,7 @@ import mongoose from 'mongoose';
 import { closeServer, startApi } from '../../src/api/server';
 import { loadConfig } from '../../src/config';
 import { MissingToolError, resolveTemporalBinary } from '../../src/dev/binaries';
-import { freePort, freePorts, startStore, startTemporal, waitForPort } from '../../src/dev/servers';
+import { dynamicConfigArgs, freePort, freePorts, startStore, startTemporal, waitForPort } from '../../src/dev/servers';
 import { logger } from '../../src/logger';
 import { openStore } from '../../src/store';
 import { ensureSearchAttributes } from '../../src/temporal/search-attributes';
@@ -150,6 +150,23 @@ test('the dev server runs with the dynamic config of DEV_SERVER_DYNAMIC_CONFIG, 
   } finally {
     await defaults.stop();
   }
+});
+
+test("the test suite's own dev server (global setup, started through the SDK) runs with DEV_SERVER_DYNAMIC_CONFIG too", () => {
+  const port = new URL(`http://${process.env.TEST_TEMPORAL_ADDRESS}`).port;
+  const devServers = readdirSync('/proc')
+    .filter((pid) => /^\d+$/.test(pid))
+    .map((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      } catch {
+        return []; // gone meanwhile, or not ours to read
+      }
+    })
+    .filter((args) => args.includes('start-dev') && args[args.indexOf('--port') + 1] === port);
+  expect(devServers).toHaveLength(1);
+  expect(devServers[0]).toEqual(expect.arrayContaining(dynamicConfigArgs()));
+  expect(dynamicConfigArgs()).toContain('history.transferProcessorMaxPollRPS=1000');
 });
 
 test('a Temporal database left half-initialised by an interrupted first start is moved aside and the server starts', async () => {
