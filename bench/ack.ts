@@ -1,4 +1,4 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import type { Histogram } from 'prom-client';
 import { metrics } from '../src/observability/metrics';
 
@@ -42,17 +42,24 @@ export function histogramBetween(before: Buckets, after: Buckets) {
 /**
  * Where the webhook answers of one phase waited, in this process (the API's):
  * the hand-off (group commit + signal), the signal alone, the events per signal
- * (`loyalty_webhook_*`, src/observability/metrics.ts) and the event loop's delay
- * (Node's own histogram, at 1 ms resolution). Call it before the phase; the
+ * (`loyalty_webhook_*`, src/observability/metrics.ts), the event loop's delay
+ * (Node's own histogram, at 1 ms resolution) and the garbage collector's pauses
+ * of this process's main thread. Call it before the phase; the
  * function it answers, after, answers one line.
  */
 export async function ackBreakdownSince(): Promise<() => Promise<string>> {
   const loop = monitorEventLoopDelay({ resolution: 1 });
   const watched = [metrics.webhookHandoff, metrics.webhookSignal, metrics.webhookSignalEvents] as const;
   const before = await Promise.all(watched.map(read));
+  const pauses: number[] = [];
+  const gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) pauses.push(entry.duration);
+  });
+  gc.observe({ entryTypes: ['gc'] });
   loop.enable();
   return async () => {
     loop.disable();
+    gc.disconnect();
     const after = await Promise.all(watched.map(read));
     const [handoff, signal, events] = watched.map((_, i) => histogramBetween(before[i]!, after[i]!));
     const ms = (s: number) => (s * 1000).toFixed(1);
@@ -60,6 +67,7 @@ export async function ackBreakdownSince(): Promise<() => Promise<string>> {
       `hand-off p50 ${ms(handoff!.quantile(0.5))} p99 ${ms(handoff!.quantile(0.99))}`,
       `signal p50 ${ms(signal!.quantile(0.5))} p99 ${ms(signal!.quantile(0.99))} (${signal!.count} signals, ${events!.mean.toFixed(1)} events each)`,
       `event loop delay p99 ${(loop.percentile(99) / 1e6).toFixed(1)} max ${(loop.max / 1e6).toFixed(1)}`,
+      `GC ${pauses.length} pauses, ${pauses.reduce((a, b) => a + b, 0).toFixed(0)} ms in all, longest ${Math.max(0, ...pauses).toFixed(1)}`,
     ].join('; ');
   };
 }
