@@ -4,7 +4,9 @@
  * costs Temporal and the SDK with nothing else in it. A parent takes order ids
  * by signal and starts one child per id as they come, with the product's own child options
  * (workflow id, search attributes, summary, parent close policy); each child
- * returns at once: no fetch, no credit. The parent ends once every child has.
+ * returns at once: no fetch, no credit. The parent ends once every child has,
+ * and says how many children were running at once at most: unlike the merchant
+ * workflow it has no bound on them (nor on its history: it never continues as new).
  */
 import { condition, defineSignal, setHandler, startChild } from '@temporalio/workflow';
 import { childOptions } from '../src/workflows/children';
@@ -17,10 +19,17 @@ export interface FloorInput {
   orders: number;
 }
 
-export async function floorMerchant({ merchantId, storeHash, orders }: FloorInput): Promise<number> {
+/** Children ended, and the most that were running at once (started, not yet seen to end). */
+export interface FloorResult {
+  ended: number;
+  mostRunning: number;
+}
+
+export async function floorMerchant({ merchantId, storeHash, orders }: FloorInput): Promise<FloorResult> {
   const queued: number[] = [];
   let started = 0;
   let ended = 0;
+  let mostRunning = 0;
   setHandler(floorOrdersSignal, (ids) => void queued.push(...ids));
   const startOne = async (orderId: number) => {
     const child = await startChild(floorOrder, {
@@ -37,9 +46,10 @@ export async function floorMerchant({ merchantId, storeHash, orders }: FloorInpu
       running.push(startOne(id));
       started++;
     }
+    mostRunning = Math.max(mostRunning, started - ended);
   }
   await Promise.all(running);
-  return ended;
+  return { ended, mostRunning };
 }
 
 export async function floorOrder(_input: { merchantId: string; orderId: number }): Promise<{ outcome: 'credited' }> {

@@ -15,13 +15,14 @@ import { floorMerchant, floorOrdersSignal } from './floor-workflows';
  * the parent starts a child per id that returns at once. Answers children
  * ended per second, from the first signal until the parent has seen every
  * child end, and what `measureCpu` counted meanwhile. A warm-up run of 50
- * children first.
+ * children first. Also answers the most children running at once in the
+ * measured run, and the length of its parent's history.
  */
 export async function childPerOrderFloor(
   sys: System,
   opts: { storeHash: string; orders: number; batch: number; inFlight: number },
   measureCpu: () => () => CpuUse,
-): Promise<{ rate: number; seconds: number; cpu: CpuUse }> {
+): Promise<{ rate: number; seconds: number; cpu: CpuUse; mostRunning: number; historyLength: number }> {
   const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('./floor-workflows'), failureConverterPath: FAILURE_CONVERTER_PATH, logger: bundlerLogger });
   const { namespace, connectionOptions } = temporalConnectOptions(sys.config);
   const connection = await NativeConnection.connect(connectionOptions);
@@ -38,16 +39,17 @@ export async function childPerOrderFloor(
         while (next < batches.length) await handle.signal(floorOrdersSignal, batches[next++]!);
       }),
     );
-    const ended = await handle.result();
+    const { ended, mostRunning } = await handle.result();
     if (ended !== orders) throw new Error(`floor: ${ended} of ${orders} children ended`);
+    return { mostRunning, historyLength: (await handle.describe()).historyLength };
   };
   try {
     await once(`floor-warm-${Date.now()}`, 50);
     const cpu = measureCpu();
     const started = performance.now();
-    await once(`floor-${Date.now()}`, opts.orders);
+    const { mostRunning, historyLength } = await once(`floor-${Date.now()}`, opts.orders);
     const seconds = (performance.now() - started) / 1000;
-    return { rate: opts.orders / seconds, seconds, cpu: cpu() };
+    return { rate: opts.orders / seconds, seconds, cpu: cpu(), mostRunning, historyLength };
   } finally {
     worker.shutdown();
     await running;

@@ -262,7 +262,7 @@ async function main() {
       `naive handler (HTTP → fetch the order → insert the credit, not durable): ${naiveRate.toFixed(1)} orders/s; the pipeline runs at ${(e2eRate / naiveRate).toFixed(2)}× of that`,
       `BigCommerce order fetches per order in the pipeline: ${(bigcommerceCalls / ORDERS).toFixed(2)}; BigCommerce calls per refund: ${(refundCalls / Math.max(1, refundsAccepted)).toFixed(2)} (${refundsAccepted} refunds)`,
       `BigCommerce order fetches per order paid at checkout (created at status 0, then statusUpdated 0 → 11): ${(checkoutFetches / CHECKOUTS).toFixed(2)} (${CHECKOUTS} orders); merchant history events per such order: ${(checkoutEvents / CHECKOUTS).toFixed(1)}`,
-      `floor of a child per order (one id per signal, 4 in flight; each child returns at once: no fetch, no credit): ${floor.rate.toFixed(1)} children/s, ${(floor.rate / naiveRate).toFixed(2)}× of the naive handler`,
+      `floor of a child per order (one id per signal, 4 in flight; each child returns at once: no fetch, no credit): ${floor.rate.toFixed(1)} children/s, ${(floor.rate / naiveRate).toFixed(2)}× of the naive handler; at most ${floor.mostRunning} children running at once, the parent's history ${floor.historyLength} events`,
       ...(workerPeakRss === undefined ? [] : [`worker process: peak resident memory ${workerPeakRss.toFixed(0)} MiB over the closed and open loops`]),
       '',
       ...cpuTable(
