@@ -16,6 +16,27 @@ async function read(h: Histogram): Promise<Buckets> {
 }
 
 /**
+ * The Temporal server's own histogram of how long its frontend took to answer
+ * SignalWorkflowExecution (`service_latency`, in seconds, buckets from 1 ms to
+ * 1 s and coarse: 1, 2, 5, 10, 20, 50 ms…), from its Prometheus text.
+ */
+async function serverSignalLatency(metricsUrl: string): Promise<Buckets> {
+  const lines = (await (await fetch(metricsUrl)).text())
+    .split('\n')
+    .filter((l) => l.includes('operation="SignalWorkflowExecution"') && l.includes('service_name="frontend"'));
+  const value = (l: string) => Number(l.slice(l.lastIndexOf(' ') + 1));
+  const buckets = new Map<number, number>();
+  for (const l of lines.filter((l) => l.startsWith('service_latency_bucket{'))) {
+    const le = l.match(/le="([^"]+)"/)![1]!;
+    const bound = le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le);
+    buckets.set(bound, (buckets.get(bound) ?? 0) + value(l));
+  }
+  const le = [...buckets.keys()].sort((a, b) => a - b);
+  const sumOf = (prefix: string) => lines.filter((l) => l.startsWith(prefix)).reduce((n, l) => n + value(l), 0);
+  return { le, cumulative: le.map((b) => buckets.get(b)!), count: sumOf('service_latency_count{'), sum: sumOf('service_latency_sum{') };
+}
+
+/**
  * What a histogram of this process observed between `before` and `after`: the
  * count, the mean and a quantile, interpolated linearly within its bucket as
  * Prometheus's `histogram_quantile` does (so only as fine as the buckets).
@@ -44,13 +65,16 @@ export function histogramBetween(before: Buckets, after: Buckets) {
  * the hand-off (group commit + signal), the signal alone, the events per signal
  * (`loyalty_webhook_*`, src/observability/metrics.ts), the event loop's delay
  * (Node's own histogram, at 1 ms resolution) and the garbage collector's pauses
- * of this process's main thread. Call it before the phase; the
+ * of this process's main thread; and, from `temporalMetricsUrl`, how long the
+ * Temporal server itself took over the signals, without the way there and
+ * back (nor this process's pauses meanwhile). Call it before the phase; the
  * function it answers, after, answers one line.
  */
-export async function ackBreakdownSince(): Promise<() => Promise<string>> {
+export async function ackBreakdownSince(temporalMetricsUrl: string): Promise<() => Promise<string>> {
   const loop = monitorEventLoopDelay({ resolution: 1 });
   const watched = [metrics.webhookHandoff, metrics.webhookSignal, metrics.webhookSignalEvents] as const;
   const before = await Promise.all(watched.map(read));
+  const serverBefore = await serverSignalLatency(temporalMetricsUrl);
   const pauses: number[] = [];
   const gc = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) pauses.push(entry.duration);
@@ -62,10 +86,12 @@ export async function ackBreakdownSince(): Promise<() => Promise<string>> {
     gc.disconnect();
     const after = await Promise.all(watched.map(read));
     const [handoff, signal, events] = watched.map((_, i) => histogramBetween(before[i]!, after[i]!));
+    const server = histogramBetween(serverBefore, await serverSignalLatency(temporalMetricsUrl));
     const ms = (s: number) => (s * 1000).toFixed(1);
     return [
       `hand-off p50 ${ms(handoff!.quantile(0.5))} p99 ${ms(handoff!.quantile(0.99))}`,
       `signal p50 ${ms(signal!.quantile(0.5))} p99 ${ms(signal!.quantile(0.99))} (${signal!.count} signals, ${events!.mean.toFixed(1)} events each)`,
+      `in Temporal's frontend p50 ${ms(server.quantile(0.5))} p99 ${ms(server.quantile(0.99))} (mean ${ms(server.mean)})`,
       `event loop delay p99 ${(loop.percentile(99) / 1e6).toFixed(1)} max ${(loop.max / 1e6).toFixed(1)}`,
       `GC ${pauses.length} pauses, ${pauses.reduce((a, b) => a + b, 0).toFixed(0)} ms in all, longest ${Math.max(0, ...pauses).toFixed(1)}`,
     ].join('; ');

@@ -120,7 +120,7 @@ async function main() {
     const e2eStart = performance.now();
     const closedFrom = Date.now();
     const redemptions = redeemEvery(2_000, REDEMPTIONS, id, (await sys.contact(id, 'bench0@example.com'))!.id);
-    const closedAck = await ackBreakdownSince();
+    const closedAck = await ackBreakdownSince(bench.temporalMetricsUrl);
     const closed = acceptedOf(await loadFromAnotherProcess(webhooks(closedOrders), dir), 'closed loop');
     const closedWhere = await closedAck();
     await credited();
@@ -134,7 +134,7 @@ async function main() {
     await freshMerchantRun(sys.client, merchantWorkflowId(id), merchantSettled);
     const openOrders = newOrders();
     const openFrom = Date.now();
-    const openAck = await ackBreakdownSince();
+    const openAck = await ackBreakdownSince(bench.temporalMetricsUrl);
     const open = acceptedOf(await loadFromAnotherProcess({ ...webhooks(openOrders), rate: RATE }, dir), 'open loop');
     const openWhere = await openAck();
     await credited();
@@ -150,7 +150,7 @@ async function main() {
       stopListening();
       setTimeout(() => void sys.client.workflow.getHandle(merchantWorkflowId(id)).signal(continueAsNewRequestedSignal), 200);
     });
-    const canAck = await ackBreakdownSince();
+    const canAck = await ackBreakdownSince(bench.temporalMetricsUrl);
     const acrossCan = acceptedOf(await loadFromAnotherProcess({ ...webhooks(canOrders), rate: RATE }, dir), 'open loop across a continue-as-new');
     const canWhere = await canAck();
     stopListening();
@@ -165,7 +165,7 @@ async function main() {
     const workerPeakRss = workerProcess?.pid === undefined ? undefined : peakRssMiB(workerProcess.pid);
     if (workerProcess) await stopProcess(workerProcess);
     else await sys.stopWorkerWhenSettled(merchantWorkflowId(id)); // it holds none of the merchant's tasks, and their next goes to the task queue
-    const quietAck = await ackBreakdownSince();
+    const quietAck = await ackBreakdownSince(bench.temporalMetricsUrl);
     const quiet = acceptedOf(await loadFromAnotherProcess({ ...webhooks(quietOrders), rate: RATE }, dir), 'open loop, worker stopped');
     const quietWhere = await quietAck();
     if (inOwnProcess) workerProcess = await spawnWorker(sys.env);
@@ -247,7 +247,7 @@ async function main() {
       `POST webhook → 200, open loop ${String(RATE).padStart(4)}/s, worker on, across a continue-as-new${fmt(c.p50)} ${fmt(c.p95)} ${fmt(c.p99)} ${fmt(c.max)} ${fmt(ORDERS / acrossCan.seconds)}   (${statuses(acrossCan.statuses)})`,
       `POST webhook → 200, open loop ${String(RATE).padStart(4)}/s, no worker${fmt(q.p50)} ${fmt(q.p95)} ${fmt(q.p99)} ${fmt(q.max)} ${fmt(ORDERS / quiet.seconds)}   (${statuses(quiet.statuses)})`,
       '',
-      'where the webhooks waited in this process (ms; hand-off and signal from the loyalty_webhook_* histograms, interpolated in their buckets):',
+      'where the webhooks waited (ms; hand-off and signal from the loyalty_webhook_* histograms, the frontend from Temporal\'s service_latency, interpolated in their buckets):',
       `  closed loop, worker on: ${closedWhere}`,
       `  open loop, worker on: ${openWhere}`,
       `  open loop across a continue-as-new: ${canWhere}`,
