@@ -1,4 +1,4 @@
-import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import type { Histogram } from 'prom-client';
 import { metrics } from '../src/observability/metrics';
 
@@ -75,9 +75,10 @@ export async function ackBreakdownSince(temporalMetricsUrl: string): Promise<() 
   const watched = [metrics.webhookHandoff, metrics.webhookSignal, metrics.webhookSignalEvents] as const;
   const before = await Promise.all(watched.map(read));
   const serverBefore = await serverSignalLatency(temporalMetricsUrl);
-  const pauses: number[] = [];
+  const pauses: { ms: number; major: boolean }[] = [];
   const gc = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) pauses.push(entry.duration);
+    // Each entry's detail.kind: a scavenge of the young generation (minor), a mark-compact of the old (major), an incremental step, weak callbacks.
+    for (const entry of list.getEntries()) pauses.push({ ms: entry.duration, major: (entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR });
   });
   gc.observe({ entryTypes: ['gc'] });
   loop.enable();
@@ -93,7 +94,7 @@ export async function ackBreakdownSince(temporalMetricsUrl: string): Promise<() 
       `signal p50 ${ms(signal!.quantile(0.5))} p99 ${ms(signal!.quantile(0.99))} (${signal!.count} signals, ${events!.mean.toFixed(1)} events each)`,
       `in Temporal's frontend p50 ${ms(server.quantile(0.5))} p99 ${ms(server.quantile(0.99))} (mean ${ms(server.mean)})`,
       `event loop delay p99 ${(loop.percentile(99) / 1e6).toFixed(1)} max ${(loop.max / 1e6).toFixed(1)}`,
-      `GC ${pauses.length} pauses, ${pauses.reduce((a, b) => a + b, 0).toFixed(0)} ms in all, longest ${Math.max(0, ...pauses).toFixed(1)}`,
+      `GC ${pauses.length} pauses, ${pauses.reduce((a, b) => a + b.ms, 0).toFixed(0)} ms in all, longest ${Math.max(0, ...pauses.map((p) => p.ms)).toFixed(1)}; of them ${pauses.filter((p) => p.major).length} of the old generation, longest ${Math.max(0, ...pauses.filter((p) => p.major).map((p) => p.ms)).toFixed(1)}`,
     ].join('; ');
   };
 }
