@@ -40,6 +40,8 @@ export const metrics = {
    * API: where a webhook's answer waits. The hand-off runs from an authenticated,
    * parsed callback to its event being durable in Temporal: the group commit's
    * wait (its linger, a free signal slot) plus the signal that carried it.
+   * The signal is timed as this process sees it: Temporal's frontend reports its
+   * own part as `service_latency` (bench:pipeline prints both).
    */
   webhookHandoff: new Histogram({
     name: 'loyalty_webhook_handoff_seconds',
@@ -49,7 +51,7 @@ export const metrics = {
   }),
   webhookSignal: new Histogram({
     name: 'loyalty_webhook_signal_seconds',
-    help: 'Time Temporal took to accept one signal of webhook events',
+    help: 'Time from sending one signal of webhook events to Temporal accepting it, as the API sees it (the SDK client and this process included); signals that failed are not timed',
     buckets: ACK_BUCKETS,
     registers: [registry],
   }),
