@@ -1,6 +1,7 @@
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import type { Histogram } from 'prom-client';
 import { metrics } from '../src/observability/metrics';
+import { sumSeries } from './prometheus';
 
 type Buckets = { le: number[]; cumulative: number[]; count: number; sum: number };
 
@@ -21,19 +22,17 @@ async function read(h: Histogram): Promise<Buckets> {
  * 1 s and coarse: 1, 2, 5, 10, 20, 50 ms…), from its Prometheus text.
  */
 async function serverSignalLatency(metricsUrl: string): Promise<Buckets> {
-  const lines = (await (await fetch(metricsUrl)).text())
-    .split('\n')
-    .filter((l) => l.includes('operation="SignalWorkflowExecution"') && l.includes('service_name="frontend"'));
-  const value = (l: string) => Number(l.slice(l.lastIndexOf(' ') + 1));
-  const buckets = new Map<number, number>();
-  for (const l of lines.filter((l) => l.startsWith('service_latency_bucket{'))) {
-    const le = l.match(/le="([^"]+)"/)![1]!;
-    const bound = le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le);
-    buckets.set(bound, (buckets.get(bound) ?? 0) + value(l));
-  }
-  const le = [...buckets.keys()].sort((a, b) => a - b);
-  const sumOf = (prefix: string) => lines.filter((l) => l.startsWith(prefix)).reduce((n, l) => n + value(l), 0);
-  return { le, cumulative: le.map((b) => buckets.get(b)!), count: sumOf('service_latency_count{'), sum: sumOf('service_latency_sum{') };
+  const text = await (await fetch(metricsUrl)).text();
+  const signals = ['operation="SignalWorkflowExecution"', 'service_name="frontend"'];
+  const bounds = [...new Set(text.match(/^service_latency_bucket\{[^}]*operation="SignalWorkflowExecution"[^}]*\}/gm)?.map((l) => l.match(/le="([^"]+)"/)![1]!))]
+    .map((raw) => ({ raw, le: raw === '+Inf' ? Number.POSITIVE_INFINITY : Number(raw) }))
+    .sort((a, b) => a.le - b.le);
+  return {
+    le: bounds.map((b) => b.le),
+    cumulative: bounds.map((b) => sumSeries(text, 'service_latency_bucket', ...signals, `le="${b.raw}"`)),
+    count: sumSeries(text, 'service_latency_count', ...signals),
+    sum: sumSeries(text, 'service_latency_sum', ...signals),
+  };
 }
 
 /**

@@ -10,6 +10,7 @@ import { continueAsNewRequestedSignal } from '../src/workflows/messages';
 import { eventMs, type TaskWaits, taskWaits } from '../test/helpers/history';
 import { startSystem } from '../test/helpers/system';
 import type { LoadSpec } from './loadgen';
+import { sumSeries } from './prometheus';
 
 /** Webpack's report of each workflow bundle is not a bench figure: warnings and errors only. */
 export const bundlerLogger = new DefaultLogger('WARN');
@@ -206,13 +207,10 @@ export async function merchantActivity(client: Client, workflowId: string, from:
  */
 export async function refusedAsBusy(metricsUrl: string): Promise<{ signals: number; updates: number }> {
   const text = await (await fetch(metricsUrl)).text();
-  const count = (operation: string) =>
-    text
-      .split('\n')
-      .filter((l) => l.startsWith('service_errors_resource_exhausted{') && l.includes(`operation="${operation}"`) && l.includes('resource_exhausted_cause="BusyWorkflow"') && l.includes('service_name="frontend"'))
-      .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  const count = (operation: string) => sumSeries(text, 'service_errors_resource_exhausted', `operation="${operation}"`, 'resource_exhausted_cause="BusyWorkflow"', 'service_name="frontend"');
   return { signals: count('SignalWorkflowExecution'), updates: count('UpdateWorkflowExecution') };
 }
+
 
 /** How many events the merchant's runs wrote into their histories between `from` and `to` (epoch ms). */
 export async function merchantEvents(client: Client, workflowId: string, from: number, to: number): Promise<number> {

@@ -39,6 +39,7 @@ import { installQuietRuntime } from '../test/helpers/quiet-runtime';
 import { waitFor } from '../test/helpers/system';
 import { cpuSince, machineSince } from './cpu';
 import { eventMs, fmt, load, loadFromAnotherProcess, merchantWithTimedWebhooks, onTemporalDefaults, percentiles, runBench, startBench, webhookBody } from './common';
+import { sumSeries } from './prometheus';
 
 const FLOOD = Number(process.env.BENCH_FLOOD ?? 12_000);
 const MERCHANTS = Number(process.env.BENCH_MERCHANTS ?? 1_000);
@@ -319,11 +320,7 @@ function spreadOver(merchants: number): string {
 
 /** Workflow tasks the Temporal server has handed to pollers since it started (its own metrics: matching's poll_success, workflow task queues). */
 async function workflowTasksDispatched(metricsUrl: string): Promise<number> {
-  const text = await (await fetch(metricsUrl)).text();
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith('poll_success{') && l.includes('task_type="Workflow"'))
-    .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  return sumSeries(await (await fetch(metricsUrl)).text(), 'poll_success', 'task_type="Workflow"');
 }
 
 /**
@@ -332,11 +329,7 @@ async function workflowTasksDispatched(metricsUrl: string): Promise<number> {
  */
 async function workerCache(sdkMetricsUrl: string): Promise<{ misses: number; evictions: number; size: number }> {
   const text = await (await fetch(sdkMetricsUrl)).text();
-  const sum = (name: string) =>
-    text
-      .split('\n')
-      .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
-      .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  const sum = (name: string) => sumSeries(text, name);
   return { misses: sum('temporal_sticky_cache_miss'), evictions: sum('temporal_sticky_cache_total_forced_eviction'), size: sum('temporal_sticky_cache_size') };
 }
 

@@ -13,9 +13,12 @@ afterAll(async () => {
   await sys?.stop();
 });
 
-const value = async (name: string, labels: Record<string, string> = {}) => {
+/** A series' value; of a histogram, its `_count` or `_sum` (`suffix`). */
+const value = async (name: string, labels: Record<string, string> = {}, suffix?: '_count' | '_sum') => {
   const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
-  const match = metric?.values.find((v) => Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l));
+  const match = metric?.values.find(
+    (v) => (suffix === undefined || (v as { metricName?: string }).metricName === `${name}${suffix}`) && Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l),
+  );
   return match?.value ?? 0;
 };
 
@@ -51,17 +54,14 @@ test('webhooks by scope and outcome, points credited and deducted, BigCommerce r
 
 test('loyalty_webhook_handoff_seconds, _signal_seconds, _signal_events: each accepted webhook timed once, each signal once with its events', async () => {
   const series = async () => {
-    const metrics = await registry.getMetricsAsJSON();
-    const of = (name: string, suffix: '_count' | '_sum') =>
-      metrics.find((m) => m.name === name)?.values.find((v) => (v as { metricName?: string }).metricName === `${name}${suffix}`)?.value ?? 0;
-    const accepted = metrics.find((m) => m.name === 'loyalty_webhooks_total')?.values.filter((v) => v.labels.outcome === 'accepted') ?? [];
+    const accepted = (await registry.getMetricsAsJSON()).find((m) => m.name === 'loyalty_webhooks_total')?.values.filter((v) => v.labels.outcome === 'accepted') ?? [];
     return {
       accepted: accepted.reduce((sum, v) => sum + v.value, 0),
-      handoffs: of('loyalty_webhook_handoff_seconds', '_count'),
-      handoffSeconds: of('loyalty_webhook_handoff_seconds', '_sum'),
-      signals: of('loyalty_webhook_signal_seconds', '_count'),
-      signalBatches: of('loyalty_webhook_signal_events', '_count'),
-      events: of('loyalty_webhook_signal_events', '_sum'),
+      handoffs: await value('loyalty_webhook_handoff_seconds', {}, '_count'),
+      handoffSeconds: await value('loyalty_webhook_handoff_seconds', {}, '_sum'),
+      signals: await value('loyalty_webhook_signal_seconds', {}, '_count'),
+      signalBatches: await value('loyalty_webhook_signal_events', {}, '_count'),
+      events: await value('loyalty_webhook_signal_events', {}, '_sum'),
     };
   };
   const before = await series();
@@ -85,11 +85,10 @@ test('loyalty_webhook_handoff_seconds, _signal_seconds, _signal_events: each acc
 });
 
 test('loyalty_bigcommerce_rate_wait_seconds: requests held for the store\'s rate-limit quota are timed, by priority', async () => {
-  const live = async () => {
-    const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === 'loyalty_bigcommerce_rate_wait_seconds');
-    const of = (suffix: string) => metric?.values.find((v) => (v as { metricName?: string }).metricName === `loyalty_bigcommerce_rate_wait_seconds${suffix}` && v.labels.priority === 'live')?.value ?? 0;
-    return { count: of('_count'), sum: of('_sum') };
-  };
+  const live = async () => ({
+    count: await value('loyalty_bigcommerce_rate_wait_seconds', { priority: 'live' }, '_count'),
+    sum: await value('loyalty_bigcommerce_rate_wait_seconds', { priority: 'live' }, '_sum'),
+  });
   const before = await live();
   // 10 requests per 2 s window, 8 of them ours (RATE_LIMIT_SHARE 0.8): the install and the fetches outrun it.
   const store = sys.sandbox.createStore({ rateLimit: { quota: 10, windowMs: 2_000 } });
