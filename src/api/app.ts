@@ -1,3 +1,4 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Client } from '@temporalio/client';
 import express from 'express';
 import { type Config, keyring } from '../config';
@@ -12,7 +13,8 @@ import { healthRouter } from './routes/health';
 import { importsRouter } from './routes/imports';
 import { redemptionsRouter } from './routes/redemptions';
 import { merchantsRouter } from './routes/merchants';
-import { webhooksRouter } from './routes/webhooks';
+import { bigCommerceWebhooks } from './routes/webhooks';
+import { logAnswer } from './request-log';
 import { WebhookAuthCache } from './webhook-auth';
 
 export interface ApiDeps {
@@ -22,24 +24,32 @@ export interface ApiDeps {
   logger: Logger;
 }
 
-export function createApp(deps: ApiDeps): express.Express {
-  const { config, logger } = deps;
-  const app = express();
+/**
+ * The API's request listener: BigCommerce's callbacks are answered by their
+ * own lean handler (src/api/routes/webhooks.ts says why), everything else,
+ * the callback path's other methods included, by the Express app.
+ */
+export function createRequestListener(deps: ApiDeps): RequestListener {
   const webhookAuth = new WebhookAuthCache(deps.store);
+  const webhooks = bigCommerceWebhooks({ ...deps, webhookAuth });
+  const app = createApp({ ...deps, webhookAuth });
+  return (req: IncomingMessage, res: ServerResponse) => {
+    if (!webhooks(req, res)) app(req, res);
+  };
+}
+
+function createApp(deps: ApiDeps & { webhookAuth: WebhookAuthCache }): express.Express {
+  const { config, logger, webhookAuth } = deps;
+  const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      logger.info({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'http');
-    });
+    res.on('finish', () => logAnswer(logger, req.method, req.path, res.statusCode, started));
     next();
   });
   app.use(healthRouter(deps));
   app.use(docsRouter());
-  // Webhooks parse their own raw body (signatures are over the exact bytes).
-  app.use(webhooksRouter({ ...deps, webhookAuth }));
   app.use(
     codecRouter({
       keys: keyring(config),

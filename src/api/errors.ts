@@ -24,6 +24,11 @@ export function validationError(error: z.ZodError, message = 'the request is not
   return new HttpError(400, 'validation_failed', message, details);
 }
 
+/** The body of an error answer. */
+export function errorBody(e: HttpError): { error: { code: string; message: string; details?: unknown } } {
+  return { error: { code: e.code, message: e.message, ...(e.details === undefined ? {} : { details: e.details }) } };
+}
+
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     let e: HttpError;
@@ -34,6 +39,6 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       logger.error({ err, method: req.method, path: req.path }, 'request failed');
       e = new HttpError(500, 'internal', 'something went wrong on our side; it has been logged');
     }
-    res.status(e.status).json({ error: { code: e.code, message: e.message, ...(e.details === undefined ? {} : { details: e.details }) } });
+    res.status(e.status).json(errorBody(e));
   };
 }

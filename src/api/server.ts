@@ -3,13 +3,13 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { Store } from '../store';
-import { createApp } from './app';
+import { createRequestListener } from './app';
 
 const inFlight = new WeakMap<Server, { count: number; drained: Array<() => void> }>();
 
 /** Listens on HOST:PORT; resolves once listening. Counts requests in flight so a shutdown can drain them. */
 export async function startApi(deps: { config: Config; client: Client; store: Store; logger: Logger }): Promise<Server> {
-  const app = createApp(deps);
+  const listener = createRequestListener(deps);
   const state = { count: 0, drained: [] as Array<() => void> };
   const server = createServer((req, res) => {
     state.count++;
@@ -21,7 +21,7 @@ export async function startApi(deps: { config: Config; client: Client; store: St
     };
     res.once('finish', finish);
     res.once('close', finish);
-    app(req, res);
+    listener(req, res);
   });
   inFlight.set(server, state);
   return new Promise((resolve, reject) => {

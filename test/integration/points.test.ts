@@ -224,20 +224,47 @@ describe('the webhook route', () => {
     const post = (path: string, payload: unknown, headers: Record<string, string> = {}) =>
       fetch(`${sys.api}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: typeof payload === 'string' ? payload : JSON.stringify(payload) });
 
-    expect((await post(`/webhooks/bigcommerce/${id}`, body, { 'X-Loyalty-Webhook-Secret': 'wrong' })).status).toBe(401);
-    expect((await post(`/webhooks/bigcommerce/${id}`, body)).status).toBe(401);
-    expect((await post(`/webhooks/bigcommerce/${id}`, '{"scope":', { 'X-Loyalty-Webhook-Secret': secret })).status).toBe(400);
-    expect((await post(`/webhooks/bigcommerce/${id}`, { scope: 'store/order/created' }, { 'X-Loyalty-Webhook-Secret': secret })).status).toBe(400);
-    expect((await post(`/webhooks/bigcommerce/nobody-here`, body, { 'X-Loyalty-Webhook-Secret': secret })).status).toBe(404);
-    expect((await post(`/webhooks/bigcommerce/${id}`, { ...body, pad: 'x'.repeat(100_000) }, { 'X-Loyalty-Webhook-Secret': secret })).status).toBe(413);
-    const ignored = await post(`/webhooks/bigcommerce/${id}`, { ...body, scope: 'store/product/updated' }, { 'X-Loyalty-Webhook-Secret': secret });
+    /** Status and error code of an answer (the API's one error body, CONTRACT §3). */
+    const answer = async (res: Response) => ({ status: res.status, code: ((await res.json()) as { error?: { code: string } }).error?.code });
+    const auth = { 'X-Loyalty-Webhook-Secret': secret };
+    expect(await answer(await post(`/webhooks/bigcommerce/${id}`, body, { 'X-Loyalty-Webhook-Secret': 'wrong' }))).toEqual({ status: 401, code: 'unauthorized' });
+    expect(await answer(await post(`/webhooks/bigcommerce/${id}`, body))).toEqual({ status: 401, code: 'unauthorized' });
+    expect(await answer(await post(`/webhooks/bigcommerce/${id}`, '{"scope":', auth))).toEqual({ status: 400, code: 'malformed_json' });
+    expect(await answer(await post(`/webhooks/bigcommerce/${id}`, { scope: 'store/order/created' }, auth))).toEqual({ status: 400, code: 'validation_failed' });
+    expect(await answer(await post(`/webhooks/bigcommerce/${id}`, { ...body, data: { id: -1 } }, auth))).toEqual({ status: 400, code: 'validation_failed' });
+    expect(await answer(await post(`/webhooks/bigcommerce/${id}`, { ...body, producer: 'stores/someoneelse' }, auth))).toEqual({ status: 400, code: 'wrong_store' });
+    expect(await answer(await post(`/webhooks/bigcommerce/nobody-here`, body, auth))).toEqual({ status: 404, code: 'not_found' });
+    expect(await answer(await post(`/webhooks/bigcommerce/not%20an%20id`, body, auth))).toEqual({ status: 404, code: 'not_found' });
+    expect(await answer(await post(`/webhooks/bigcommerce/${id}`, { ...body, pad: 'x'.repeat(100_000) }, auth))).toEqual({ status: 413, code: 'payload_too_large' });
+    expect(await answer(await post(`/webhooks/bigcommerce/${id}`, body, { ...auth, 'Content-Encoding': 'gzip' }))).toEqual({ status: 415, code: 'unsupported_encoding' });
+    // The route's other methods are no route at all.
+    expect(await answer(await fetch(`${sys.api}/webhooks/bigcommerce/${id}`))).toEqual({ status: 404, code: 'not_found' });
+    const ignored = await post(`/webhooks/bigcommerce/${id}`, { ...body, scope: 'store/product/updated' }, auth);
     expect(ignored.status).toBe(200);
-    expect(await ignored.json()).toMatchObject({ status: 'ignored' });
-    const bad = await post(`/webhooks/bigcommerce/${id}`, body, { 'X-Loyalty-Webhook-Secret': secret, 'webhook-id': 'x', 'webhook-timestamp': '1', 'webhook-signature': 'v1,bad' });
-    expect(bad.status).toBe(401);
+    expect(ignored.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(await ignored.json()).toEqual({ status: 'ignored', scope: 'store/product/updated' });
+    // A trailing slash and a query string are the same route, as Express's routes allow them.
+    expect(await (await post(`/webhooks/bigcommerce/${id}/?from=test`, { ...body, scope: 'store/cart/created' }, auth)).json()).toEqual({ status: 'ignored', scope: 'store/cart/created' });
+    const bad = await post(`/webhooks/bigcommerce/${id}`, body, { ...auth, 'webhook-id': 'x', 'webhook-timestamp': '1', 'webhook-signature': 'v1,bad' });
+    expect(await answer(bad)).toEqual({ status: 401, code: 'bad_signature' });
 
     const state = await sys.client.workflow.getHandle(`bigcommerce-merchant:${id}`).query('state');
     expect(state).toMatchObject({ counters: { eventsReceived: 0 } });
+  });
+
+  test.concurrent('an installed merchant whose workflow is not running → 503 not_running, so BigCommerce delivers the event again later', async () => {
+    const { id, account } = await installedMerchant();
+    const secret = sys.sandbox.hooks(account.storeHash)[0]!.headers['X-Loyalty-Webhook-Secret']!;
+    const handle = sys.client.workflow.getHandle(merchantWorkflowId(id));
+    await handle.terminate('test: the workflow is gone while the record says installed');
+    const res = await fetch(`${sys.api}/webhooks/bigcommerce/${id}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Loyalty-Webhook-Secret': secret },
+      body: JSON.stringify({ scope: 'store/order/created', store_id: '1', data: { type: 'order', id: 4242 }, hash: 'nr-4242', created_at: 1, producer: `stores/${account.storeHash}` }),
+    });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('not_running');
+    expect((await handle.describe()).status.name).toBe('TERMINATED');
   });
 
   test.concurrent('the merchant record is cached, but never has the last word against a caller: a new client secret verifies at once, an uninstall answers 404', async () => {

@@ -4,14 +4,15 @@ import net from 'node:net';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import mongoose from 'mongoose';
+import pino from 'pino';
 import { closeServer, startApi } from '../../src/api/server';
 import { loadConfig } from '../../src/config';
 import { MissingToolError, resolveTemporalBinary } from '../../src/dev/binaries';
 import { freePort, freePorts, startStore, startTemporal, waitForPort } from '../../src/dev/servers';
-import { logger } from '../../src/logger';
+import { type Logger, logger } from '../../src/logger';
 import { openStore } from '../../src/store';
 import { ensureSearchAttributes } from '../../src/temporal/search-attributes';
-import { startProcesses } from '../helpers/system';
+import { startProcesses, waitFor } from '../helpers/system';
 import { tempDir } from '../helpers/temp-dir';
 
 const tmp = () => tempDir('bc-servers-');
@@ -82,6 +83,42 @@ test('/readyz answers 503 naming the store while the store is down, 200 when bot
     await client.connection.close();
     await db.close().catch(() => undefined);
     await store.stop();
+  }
+});
+
+test('an API that cannot reach Temporal answers a webhook 503 temporal_unavailable, so BigCommerce delivers it again, and logs the answer without the secret', async () => {
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: String(await freePort()),
+    TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`, // nothing listens there
+    MONGODB_URI: `${process.env.TEST_MONGODB_URL}/t_no_temporal_${process.pid}`,
+    DASHBOARD_API_KEY: 'no-temporal-test-key-0123456789',
+    ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64'),
+    DATA_DIR: tmp(),
+  });
+  const db = await openStore(config.MONGODB_URI, config.ENCRYPTION_KEY);
+  await db.merchants.saveInstall({ merchantId: 'm1', storeHash: 'abc123', apiBase: 'https://api.bigcommerce.com/stores/abc123/v3/', clientId: 'c1', name: null, accessToken: 'token-of-m1', clientSecret: null, pointsPerCurrencyUnit: '1.0000' });
+  const secret = (await db.merchants.secrets('m1'))!.webhookSecret;
+  const lines: Array<Record<string, unknown>> = [];
+  const log = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) }) as unknown as Logger;
+  const client = new Client({ connection: Connection.lazy({ address: config.TEMPORAL_ADDRESS }) });
+  const server = await startApi({ config, client, store: db, logger: log });
+  try {
+    const res = await fetch(`http://127.0.0.1:${config.PORT}/webhooks/bigcommerce/m1?attempt=1`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Loyalty-Webhook-Secret': secret },
+      body: JSON.stringify({ scope: 'store/order/created', store_id: '1', data: { type: 'order', id: 7 }, hash: 'h7', created_at: 1, producer: 'stores/abc123' }),
+    });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('temporal_unavailable');
+    await waitFor(async () => (lines.some((l) => l.msg === 'http') ? true : undefined), 5_000, 'the http log line');
+    expect(lines.find((l) => l.msg === 'http')).toMatchObject({ method: 'POST', path: '/webhooks/bigcommerce/m1', status: 503 });
+    expect(lines.find((l) => l.msg === 'could not hand the webhook to Temporal')).toMatchObject({ merchantId: 'm1', scope: 'store/order/created' });
+    expect(JSON.stringify(lines)).not.toContain(secret);
+  } finally {
+    await closeServer(server);
+    await client.connection.close();
+    await db.close().catch(() => undefined);
   }
 });
 
