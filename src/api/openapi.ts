@@ -208,7 +208,7 @@ export function openApiDocument() {
           requestBody: { content: { 'application/json': { schema: WebhookBody } } },
           responses: {
             '200': json(WebhookAnswer, 'Durably handed to Temporal, or ignored'),
-            ...errors([400, 'Malformed'], [401, 'Bad authentication'], [404, 'Unknown merchant'], [413, 'Too large'], [503, 'Not recorded: BigCommerce retries']),
+            ...errors([400, 'Malformed'], [401, 'Bad authentication'], [404, 'Unknown merchant'], [413, 'Larger than 64 KiB'], [415, 'A compressed body (Content-Encoding other than identity)'], [503, 'Not recorded: BigCommerce retries']),
           },
         }),
       },

@@ -87,10 +87,13 @@ test('/readyz answers 503 naming the store while the store is down, 200 when bot
 });
 
 test('an API that cannot reach Temporal answers a webhook 503 temporal_unavailable, so BigCommerce delivers it again, and logs the answer without the secret', async () => {
+  // Where Temporal should be, a port held by a listener that drops every connection: no other server can take it meanwhile.
+  const dead = net.createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
   const config = loadConfig({
     NODE_ENV: 'test',
     PORT: String(await freePort()),
-    TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`, // nothing listens there
+    TEMPORAL_ADDRESS: `127.0.0.1:${(dead.address() as net.AddressInfo).port}`,
     MONGODB_URI: `${process.env.TEST_MONGODB_URL}/t_no_temporal_${process.pid}`,
     DASHBOARD_API_KEY: 'no-temporal-test-key-0123456789',
     ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64'),
@@ -101,7 +104,8 @@ test('an API that cannot reach Temporal answers a webhook 503 temporal_unavailab
   const secret = (await db.merchants.secrets('m1'))!.webhookSecret;
   const lines: Array<Record<string, unknown>> = [];
   const log = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) }) as unknown as Logger;
-  const client = new Client({ connection: Connection.lazy({ address: config.TEMPORAL_ADDRESS }) });
+  // Without the SDK's gRPC retries (interceptors: []) the failed signal comes back at once, not at the route's 5 s deadline.
+  const client = new Client({ connection: Connection.lazy({ address: config.TEMPORAL_ADDRESS, interceptors: [] }) });
   const server = await startApi({ config, client, store: db, logger: log });
   try {
     const res = await fetch(`http://127.0.0.1:${config.PORT}/webhooks/bigcommerce/m1?attempt=1`, {
@@ -119,6 +123,7 @@ test('an API that cannot reach Temporal answers a webhook 503 temporal_unavailab
     await closeServer(server);
     await client.connection.close();
     await db.close().catch(() => undefined);
+    dead.close();
   }
 });
 

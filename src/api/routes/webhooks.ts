@@ -62,6 +62,8 @@ export function toEvent(body: WebhookBody): WebhookEvent | null | { error: strin
   }
 }
 
+const SECRET_HEADER = WEBHOOK_SECRET_HEADER.toLowerCase();
+
 /** `loyalty_webhooks_total`'s outcome for an answer's status, unless the route named another. */
 const OUTCOMES: Record<number, string> = { 200: 'accepted', 400: 'malformed', 401: 'unauthorized', 404: 'unknown_merchant', 413: 'too_large', 415: 'malformed', 503: 'unavailable' };
 
@@ -72,7 +74,7 @@ const header = (headers: IncomingHttpHeaders, name: string): string | undefined 
 
 /** Why a callback does not authenticate against `auth`, or null when it does. */
 function authFailure(headers: IncomingHttpHeaders, raw: Buffer, auth: WebhookAuth): HttpError | null {
-  if (!secretEquals(header(headers, WEBHOOK_SECRET_HEADER.toLowerCase()), auth.webhookSecret)) {
+  if (!secretEquals(header(headers, SECRET_HEADER), auth.webhookSecret)) {
     return new HttpError(401, 'unauthorized', `the ${WEBHOOK_SECRET_HEADER} header is missing or wrong`);
   }
   const signature = header(headers, 'webhook-signature');
