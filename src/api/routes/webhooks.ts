@@ -208,22 +208,20 @@ export function bigCommerceWebhooks({ client, webhookAuth, logger }: { client: C
     const route = ROUTE.exec(req.url ?? '');
     if (!route) return false;
     const started = process.hrtime.bigint();
+    const path = () => (req.url ?? '').split('?', 1)[0]!;
     const counted: { scope: string; outcome?: string } = { scope: 'unknown' };
     res.once('finish', () => {
-      logAnswer(logger, req.method ?? 'POST', (req.url ?? '').split('?', 1)[0]!, res.statusCode, started);
+      logAnswer(logger, 'POST', path(), res.statusCode, started);
       metrics.webhooks.inc({ scope: counted.scope, outcome: counted.outcome ?? OUTCOMES[res.statusCode] ?? `http_${res.statusCode}` });
     });
     accept(req, res, route[1]!, counted).then(
       (answer) => sendJson(res, 200, answer),
       (err: unknown) => {
-        let e = err;
-        if (!(e instanceof HttpError)) {
-          logger.error({ err, method: req.method, path: req.url }, 'request failed');
-          e = new HttpError(500, 'internal', 'something went wrong on our side; it has been logged');
-        }
+        if (!(err instanceof HttpError)) logger.error({ err, method: 'POST', path: path() }, 'request failed');
+        const e = err instanceof HttpError ? err : new HttpError(500, 'internal', 'something went wrong on our side; it has been logged');
         // Whatever of the body is still coming is read and dropped, so the connection can serve the next request.
         if (!req.complete) req.resume();
-        sendJson(res, (e as HttpError).status, errorBody(e as HttpError));
+        sendJson(res, e.status, errorBody(e));
       },
     );
     return true;
