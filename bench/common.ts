@@ -211,7 +211,6 @@ export async function refusedAsBusy(metricsUrl: string): Promise<{ signals: numb
   return { signals: count('SignalWorkflowExecution'), updates: count('UpdateWorkflowExecution') };
 }
 
-
 /** How many events the merchant's runs wrote into their histories between `from` and `to` (epoch ms). */
 export async function merchantEvents(client: Client, workflowId: string, from: number, to: number): Promise<number> {
   let n = 0;

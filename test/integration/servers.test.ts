@@ -122,6 +122,7 @@ test('an API that cannot reach Temporal answers a webhook 503 temporal_unavailab
   } finally {
     await closeServer(server);
     await client.connection.close();
+    await db.connection.dropDatabase().catch(() => undefined);
     await db.close().catch(() => undefined);
     dead.close();
   }

@@ -33,13 +33,13 @@ export const WebhookBody = z.looseObject({
 type WebhookBody = z.infer<typeof WebhookBody>;
 
 /** 64 KiB, as Express's `64kb` was: a callback is a few hundred bytes. */
-export const WEBHOOK_BODY_LIMIT = 64 * 1024;
+const WEBHOOK_BODY_LIMIT = 64 * 1024;
 const SIGNAL_DEADLINE_MS = 5_000;
 /** Signals of one merchant on their way to Temporal at once: a slow signal does not hold back the next events (README, Performance). */
 const SIGNALS_IN_FLIGHT = 4;
 
 /** The event the merchant workflow acts on, or null for a scope it does not act on. */
-export function toEvent(body: WebhookBody): WebhookEvent | null | { error: string } {
+function toEvent(body: WebhookBody): WebhookEvent | null | { error: string } {
   const id = orderId.safeParse(body.data.id);
   const acted = ['store/order/created', 'store/order/refund/created', 'store/order/statusUpdated'];
   if (!acted.includes(body.scope)) return null;
