@@ -5,8 +5,10 @@
  * by signal and starts one child per id as they come, with the product's own child options
  * (workflow id, search attributes, summary, parent close policy); each child
  * returns at once: no fetch, no credit. The parent ends once every child has,
- * and says how many children were running at once at most: unlike the merchant
- * workflow it has no bound on them (nor on its history: it never continues as new).
+ * and says how many children were running at once at most. With `maxRunning`,
+ * ids wait in the parent while that many children run (started, not yet seen
+ * to end), and start as children end; without it nothing bounds them. (Nor is
+ * its history bounded: it never continues as new.)
  */
 import { condition, defineSignal, setHandler, startChild } from '@temporalio/workflow';
 import { childOptions } from '../src/workflows/children';
@@ -17,6 +19,8 @@ export interface FloorInput {
   merchantId: string;
   storeHash: string;
   orders: number;
+  /** At most this many children running at once; none if absent. */
+  maxRunning?: number;
 }
 
 /** Children ended, and the most that were running at once (started, not yet seen to end). */
@@ -25,7 +29,7 @@ export interface FloorResult {
   mostRunning: number;
 }
 
-export async function floorMerchant({ merchantId, storeHash, orders }: FloorInput): Promise<FloorResult> {
+export async function floorMerchant({ merchantId, storeHash, orders, maxRunning }: FloorInput): Promise<FloorResult> {
   const queued: number[] = [];
   let started = 0;
   let ended = 0;
@@ -40,10 +44,11 @@ export async function floorMerchant({ merchantId, storeHash, orders }: FloorInpu
     ended++;
   };
   const running: Promise<void>[] = [];
+  const mayStart = () => queued.length > 0 && (maxRunning === undefined || started - ended < maxRunning);
   while (started < orders) {
-    await condition(() => queued.length > 0);
-    for (const id of queued.splice(0)) {
-      running.push(startOne(id));
+    await condition(mayStart);
+    while (mayStart()) {
+      running.push(startOne(queued.shift()!));
       started++;
     }
     mostRunning = Math.max(mostRunning, started - ended);

@@ -16,11 +16,11 @@ import { floorMerchant, floorOrdersSignal } from './floor-workflows';
  * ended per second, from the first signal until the parent has seen every
  * child end, and what `measureCpu` counted meanwhile. A warm-up run of 50
  * children first. Also answers the most children running at once in the
- * measured run, and the length of its parent's history.
+ * measured run (at most `maxRunning`, if given), and the length of its parent's history.
  */
 export async function childPerOrderFloor(
   sys: System,
-  opts: { storeHash: string; orders: number; batch: number; inFlight: number },
+  opts: { storeHash: string; orders: number; batch: number; inFlight: number; maxRunning?: number },
   measureCpu: () => () => CpuUse,
 ): Promise<{ rate: number; seconds: number; cpu: CpuUse; mostRunning: number; historyLength: number }> {
   const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('./floor-workflows'), failureConverterPath: FAILURE_CONVERTER_PATH, logger: bundlerLogger });
@@ -30,7 +30,7 @@ export async function childPerOrderFloor(
   const worker = await Worker.create({ connection, namespace, taskQueue, workflowBundle: { code }, dataConverter: dataConverter(keyring(sys.config)) });
   const running = worker.run();
   const once = async (merchantId: string, orders: number) => {
-    const handle = await sys.client.workflow.start(floorMerchant, { taskQueue, workflowId: `floor-merchant:${merchantId}`, args: [{ merchantId, storeHash: opts.storeHash, orders }] });
+    const handle = await sys.client.workflow.start(floorMerchant, { taskQueue, workflowId: `floor-merchant:${merchantId}`, args: [{ merchantId, storeHash: opts.storeHash, orders, maxRunning: opts.maxRunning }] });
     const batches: number[][] = [];
     for (let id = 1; id <= orders; id += opts.batch) batches.push(Array.from({ length: Math.min(opts.batch, orders - id + 1) }, (_, i) => id + i));
     let next = 0;

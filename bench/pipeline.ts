@@ -33,7 +33,11 @@
  *    flight, and a child each that returns at once: what Temporal and the SDK
  *    cost before any fetch or credit, in the cheapest shape measured (ids 32
  *    to a signal, or starts paced by the parent, cost the server more per
- *    child: docs/performance.md). With the naive handler's CPU per order, it
+ *    child: docs/performance.md). The parent keeps at most FLOOR_RUNNING
+ *    children running, as the merchant workflow bounds its own (by the room
+ *    in its history): unbounded, 700-780 of the 1,000 ran at once, and in a
+ *    few runs of earlier sessions all of them, at half the rate (the bound cost
+ *    nothing in 18 alternated runs). With the naive handler's CPU per order, it
  *    bounds the ratio any pipeline of a child per order can reach here.
  * 7. CPU time per order of each process (this one, Temporal's server, the
  *    store) over phase 2, the floor and the naive run: where an order's cost goes.
@@ -61,6 +65,8 @@ const REFUNDS = 100;
 const CHECKOUTS = 200;
 /** Redemptions asked for while the closed loop's orders drain, one every 2 s: how long a shopper waits meanwhile. */
 const REDEMPTIONS = 10;
+/** The most children the floor's parent keeps running (bench/floor-workflows.ts). */
+const FLOOR_RUNNING = 100;
 /** Requests of the closed-loop floor: enough for its p99 to be more than a few requests. */
 const HEALTHZ = Math.max(ORDERS, 5_000);
 
@@ -224,7 +230,7 @@ async function main() {
     naiveServer.close();
 
     // The floor: a child per order that does nothing.
-    const floor = await childPerOrderFloor(sys, { storeHash: account.storeHash, orders: ORDERS, batch: 1, inFlight: 4 }, cpuOfEachProcess);
+    const floor = await childPerOrderFloor(sys, { storeHash: account.storeHash, orders: ORDERS, batch: 1, inFlight: 4, maxRunning: FLOOR_RUNNING }, cpuOfEachProcess);
 
     const h = percentiles(healthz.latencies);
     const ho = percentiles(healthzOpen.latencies);
@@ -262,7 +268,7 @@ async function main() {
       `naive handler (HTTP → fetch the order → insert the credit, not durable): ${naiveRate.toFixed(1)} orders/s; the pipeline runs at ${(e2eRate / naiveRate).toFixed(2)}× of that`,
       `BigCommerce order fetches per order in the pipeline: ${(bigcommerceCalls / ORDERS).toFixed(2)}; BigCommerce calls per refund: ${(refundCalls / Math.max(1, refundsAccepted)).toFixed(2)} (${refundsAccepted} refunds)`,
       `BigCommerce order fetches per order paid at checkout (created at status 0, then statusUpdated 0 → 11): ${(checkoutFetches / CHECKOUTS).toFixed(2)} (${CHECKOUTS} orders); merchant history events per such order: ${(checkoutEvents / CHECKOUTS).toFixed(1)}`,
-      `floor of a child per order (one id per signal, 4 in flight; each child returns at once: no fetch, no credit): ${floor.rate.toFixed(1)} children/s, ${(floor.rate / naiveRate).toFixed(2)}× of the naive handler; at most ${floor.mostRunning} children running at once, the parent's history ${floor.historyLength} events`,
+      `floor of a child per order (one id per signal, 4 in flight, at most ${FLOOR_RUNNING} children running; each child returns at once: no fetch, no credit): ${floor.rate.toFixed(1)} children/s, ${(floor.rate / naiveRate).toFixed(2)}× of the naive handler; at most ${floor.mostRunning} children running at once, the parent's history ${floor.historyLength} events`,
       ...(workerPeakRss === undefined ? [] : [`worker process: peak resident memory ${workerPeakRss.toFixed(0)} MiB over the closed and open loops`]),
       '',
       ...cpuTable(
