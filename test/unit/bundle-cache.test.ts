@@ -61,7 +61,12 @@ test('bundled once, then read from the cache; bundles of other sources are remov
   const first = await workflowBundleFromSources(quiet, cache);
   expect(first.from).toBe('webpack');
   expect(path.basename(first.codePath)).toBe(`workflow-bundle-${workflowSourcesKey()}.js`);
-  expect(readFileSync(first.codePath, 'utf8')).toContain('merchantWorkflow');
+  const code = readFileSync(first.codePath, 'utf8');
+  expect(code).toContain('merchantWorkflow');
+  // The worker loads the workflows' modules and the failure converter once, shared by every run, not once per run.
+  const preloaded = /exports\.preloadModules = function preloadModules\(\) \{([^}]*)\}/.exec(code)?.[1] ?? '';
+  expect(preloaded).toContain('"./src/workflows/index.ts"');
+  expect(preloaded).toContain('"./src/temporal/failure-converter.ts"');
   expect(readdirSync(cache).sort()).toEqual([path.basename(recent), path.basename(first.codePath)].sort());
 
   const again = await workflowBundleFromSources(quiet, cache);
