@@ -20,7 +20,7 @@ export const BUNDLE_CACHE_DIR = path.join(ROOT, 'node_modules', '.cache', 'bigco
  * module it imports, a child per order included. With them shared, a run that
  * waits on a signal takes 51 KB of the workflow thread's heap instead of 87,
  * and the process 293-298 KB instead of 314-361; 1,000 merchants' runs held,
- * the process took 613-648 MB instead of 682-722 (docs/performance.md). The
+ * the process took 613-669 MB instead of 680-722 (docs/performance.md). The
  * CPU of a run's first task did not measurably change. The SDK deep-freezes
  * what it shares, and a module that kept state of a run at module level would
  * leak it into the others: these keep none (constants, pure functions,
