@@ -29,16 +29,19 @@ export function errorBody(e: HttpError): { error: { code: string; message: strin
   return { error: { code: e.code, message: e.message, ...(e.details === undefined ? {} : { details: e.details }) } };
 }
 
+/** An error that is not an HttpError, logged with the request it failed, and answered 500 without its details. */
+export function internalError(logger: Logger, err: unknown, method: string, path: string): HttpError {
+  logger.error({ err, method, path }, 'request failed');
+  return new HttpError(500, 'internal', 'something went wrong on our side; it has been logged');
+}
+
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     let e: HttpError;
     if (err instanceof HttpError) e = err;
     else if (err?.type === 'entity.too.large') e = new HttpError(413, 'payload_too_large', `the body is larger than ${err.limit} bytes`);
     else if (err?.type === 'entity.parse.failed') e = new HttpError(400, 'malformed_json', 'the body is not valid JSON');
-    else {
-      logger.error({ err, method: req.method, path: req.path }, 'request failed');
-      e = new HttpError(500, 'internal', 'something went wrong on our side; it has been logged');
-    }
+    else e = internalError(logger, err, req.method, req.path);
     res.status(e.status).json(errorBody(e));
   };
 }

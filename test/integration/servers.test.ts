@@ -86,7 +86,7 @@ test('/readyz answers 503 naming the store while the store is down, 200 when bot
   }
 });
 
-test('an API that cannot reach Temporal answers a webhook 503 temporal_unavailable, so BigCommerce delivers it again, and logs the answer without the secret', async () => {
+test('an API that cannot reach Temporal answers a webhook 503 temporal_unavailable, so BigCommerce delivers it again; a failure of its own 500 internal, logged apart; neither logs the secret', async () => {
   // Where Temporal should be, a port held by a listener that drops every connection: no other server can take it meanwhile.
   const dead = net.createServer((socket) => socket.destroy());
   await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
@@ -118,6 +118,18 @@ test('an API that cannot reach Temporal answers a webhook 503 temporal_unavailab
     await waitFor(async () => (lines.some((l) => l.msg === 'http') ? true : undefined), 5_000, 'the http log line');
     expect(lines.find((l) => l.msg === 'http')).toMatchObject({ method: 'POST', path: '/webhooks/bigcommerce/m1', status: 503 });
     expect(lines.find((l) => l.msg === 'could not hand the webhook to Temporal')).toMatchObject({ merchantId: 'm1', scope: 'store/order/created' });
+    expect(JSON.stringify(lines)).not.toContain(secret);
+
+    // A failure that is not an answer of the route's (here the store, closed, cannot look the merchant up):
+    // 500 with nothing of the failure in the body, the failure in a log line of its own.
+    await db.connection.dropDatabase();
+    await db.close();
+    db.connection.config.bufferCommands = false; // fail at once, not after mongoose's 10 s of waiting for a reconnect
+    const failed = await fetch(`http://127.0.0.1:${config.PORT}/webhooks/bigcommerce/m2`, { method: 'POST', headers: { 'X-Loyalty-Webhook-Secret': secret }, body: '{}' });
+    expect(failed.status).toBe(500);
+    expect(await failed.json()).toEqual({ error: { code: 'internal', message: 'something went wrong on our side; it has been logged' } });
+    await waitFor(async () => (lines.some((l) => l.msg === 'http' && l.status === 500) ? true : undefined), 5_000, 'the http log line of the 500');
+    expect(lines.find((l) => l.msg === 'request failed')).toMatchObject({ method: 'POST', path: '/webhooks/bigcommerce/m2', err: expect.anything() });
     expect(JSON.stringify(lines)).not.toContain(secret);
   } finally {
     await closeServer(server);

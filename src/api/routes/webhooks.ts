@@ -11,7 +11,7 @@ import { SignalBatcher } from '../signal-batcher';
 import type { WebhookAuth, WebhookAuthCache } from '../webhook-auth';
 import { ingestGauge } from '../../worker/ingest-first';
 import { secretEquals } from '../auth';
-import { errorBody, HttpError, notFound, validationError } from '../errors';
+import { errorBody, HttpError, internalError, notFound, validationError } from '../errors';
 import { logAnswer } from '../request-log';
 import { MerchantIdParam } from './merchants';
 
@@ -217,8 +217,7 @@ export function bigCommerceWebhooks({ client, webhookAuth, logger }: { client: C
     accept(req, res, route[1]!, counted).then(
       (answer) => sendJson(res, 200, answer),
       (err: unknown) => {
-        if (!(err instanceof HttpError)) logger.error({ err, method: 'POST', path: path() }, 'request failed');
-        const e = err instanceof HttpError ? err : new HttpError(500, 'internal', 'something went wrong on our side; it has been logged');
+        const e = err instanceof HttpError ? err : internalError(logger, err, 'POST', path());
         // Whatever of the body is still coming is read and dropped, so the connection can serve the next request.
         if (!req.complete) req.resume();
         sendJson(res, e.status, errorBody(e));
