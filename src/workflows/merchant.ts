@@ -137,6 +137,24 @@ const EVENTS_PER_RUNNING_CHILD = 4;
  */
 const EVENTS_PER_WAIT_REPORT = 4;
 const QUIET_MS = 10_000;
+/**
+ * Since QUIET_AT_WORK, a run that is to continue as new for its history's sake
+ * (full, or at the server's suggestion) goes after QUIET_MS only once none of
+ * its children is at work: a child at work is an order or a refund, unless the
+ * order said it waits Incomplete. While any is, the quiet time is
+ * QUIET_AT_WORK_MS, longer than BigCommerce's rate window (30 s on every plan,
+ * BIGCOMMERCE.md). In a sale that spends the store's quota, the orders'
+ * fetches wait for the next window, and none ends for up to 30 s though all
+ * are at work. A run that went after 10 s left hundreds of its children queued
+ * on the task queue, and its successor's first task (a continue-as-new puts it
+ * on the task queue, never on the worker's sticky one) waited behind them: 66 s
+ * in `npm run bench:quota`, while redemptions were answered 503. A run whose
+ * children still running all wait for days (orders that said they wait, and
+ * redemptions: each waits for its coupon to expire) still goes QUIET_MS after
+ * the last one started or ended, and so does a run that an operator asked to
+ * start afresh (`npm run rotate-keys`), whatever its children do.
+ */
+const QUIET_AT_WORK_MS = 45_000;
 
 /**
  * The contract's bound on the events of one run's history. A run that waits for the pressure to pass
@@ -204,6 +222,7 @@ const DEFERRED_WAKES = 'merchant-defers-the-wake-of-its-own-running-orders';
 const REPORTED_WAITS = 'merchant-wakes-its-own-orders-once-they-report-waiting';
 const SPELLS_BY_HINT_TIME = 'merchant-tells-spells-of-pressure-apart-by-the-hints-own-time';
 const CONTINUE_AS_NEW_AFTER_PRESS = 'merchant-continues-as-new-once-the-pressure-has-passed';
+const QUIET_AT_WORK = 'merchant-full-run-waits-for-children-at-work';
 
 /** One sweep in progress: where each list continues, and what it found so far. */
 interface Sweep {
@@ -314,7 +333,7 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
         ),
         args: [{ merchantId, ...request }],
       });
-      track(child);
+      track(child, true);
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
@@ -348,6 +367,8 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   const reportedWaits = defersWakes && patched(REPORTED_WAITS);
   // Runs started before CONTINUE_AS_NEW_AFTER_PRESS continue as new while pressed (and replay so).
   const afterPress = patched(CONTINUE_AS_NEW_AFTER_PRESS);
+  // Runs started before QUIET_AT_WORK count every child quiet after QUIET_MS (and replay so).
+  const quietAtWork = reportedWaits && patched(QUIET_AT_WORK);
   /**
    * This run's own orders: order id → its starts in flight and children running (a `created` and a
    * `statusUpdated` in one batch start it twice, and the refused start may be answered first). And
@@ -366,11 +387,15 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
   // Children of this run that have not ended yet (see WIND_DOWN), and when the last one started or ended (workflow time).
   let childrenRunning = 0;
   let lastChildAt = 0;
-  function track(child: { result(): Promise<unknown> }): void {
+  /** Redemptions among them (QUIET_AT_WORK): each waits for its coupon to expire. */
+  let redemptionsRunning = 0;
+  function track(child: { result(): Promise<unknown> }, redemption = false): void {
     childrenRunning++;
+    if (redemption) redemptionsRunning++;
     if (quietFromStarts) lastChildAt = Date.now();
     const ended = () => {
       childrenRunning--;
+      if (redemption) redemptionsRunning--;
       lastChildAt = Date.now();
     };
     void child.result().then(ended, ended);
@@ -384,8 +409,16 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
         (eventsPerChild + reportRoom),
     );
   const continueAsNewWanted = () => freshRunRequested || workflowInfo().continueAsNewSuggested || (windsDown && childrenRoom() <= 0);
-  /** When this run's children count as quiet: none running, or none started or ended for QUIET_MS. */
-  const quietAt = () => (childrenRunning === 0 ? 0 : lastChildAt + QUIET_MS);
+  /** Since QUIET_AT_WORK, whether a child of this run is at work: neither a redemption nor an order that said it waits. */
+  const childrenAtWork = () => quietAtWork && childrenRunning - redemptionsRunning - ownOrdersWaiting.size > 0;
+  /**
+   * When this run's children count as quiet: none running, or none started or ended for QUIET_MS (since
+   * QUIET_AT_WORK, QUIET_AT_WORK_MS while a child is at work, unless the run was asked to start afresh).
+   */
+  const quietAt = () => {
+    if (childrenRunning === 0) return 0;
+    return lastChildAt + (!freshRunRequested && childrenAtWork() ? QUIET_AT_WORK_MS : QUIET_MS);
+  };
   const quiet = () => Date.now() >= quietAt();
   // While the route is pressed (hinted, past a spell's hold too), signals come every few ms: a continue-as-new's task
   // meets one whatever the children do, and waiting for them only fills the run up to `historyLimit` (QUIET_FROM_STARTS).
@@ -708,8 +741,11 @@ export async function merchantWorkflow(input: MerchantWorkflowInput): Promise<{ 
       void reconcileEveryInterval();
     }
     const recheckMs = windDownRecheckMs();
-    if (recheckMs === undefined) await condition(workToDo);
-    else await condition(workToDo, recheckMs, { summary: `wind down: ${childrenRunning} children of this run still running, ${events.length} events for the next run` });
+    // (QUIET_AT_WORK) Its children's quiet time shortens once the last one at work says it waits: look again then.
+    const quietWas = quietAt();
+    const wakeWhen = quietAtWork ? () => workToDo() || quietAt() < quietWas : workToDo;
+    if (recheckMs === undefined) await condition(wakeWhen);
+    else await condition(wakeWhen, recheckMs, { summary: `wind down: ${childrenRunning} children of this run still running, ${events.length} events for the next run` });
     if (uninstallRequested) {
       await installing;
       // Events already answered 200 are BigCommerce's last word on them: start their workflows first.

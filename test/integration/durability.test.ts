@@ -1,6 +1,10 @@
 import { merchantWorkflow } from '../../src/workflows/merchant';
 import { continueAsNewRequestedSignal, merchantWorkflowId } from '../../src/workflows/messages';
+import type { temporal } from '@temporalio/proto';
+import { eventMs } from '../helpers/history';
 import { startSystem, type System, waitFor } from '../helpers/system';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 let sys: System;
 beforeAll(async () => {
@@ -124,3 +128,33 @@ test.concurrent("a merchant run started with Temporal's 10 s task timeout (befor
   await waitFor(async () => (((await setHandle.query('state')) as { counters: { runs: number } }).counters.runs === 2 ? true : undefined), 30_000, 'a second run');
   expect(Number((await sys.client.workflow.getHandle(setId).describe()).raw.executionConfig!.defaultWorkflowTaskTimeout!.seconds)).toBe(15);
 });
+
+test.concurrent('a full run whose only child still running is a redemption waiting for its coupon to expire goes 10 s after its orders end, not after the 45 s kept for children at work', async () => {
+  const id = `red-quiet-${Math.random().toString(36).slice(2, 7)}`;
+  const account = sys.newStore();
+  await sys.installActive(id, account);
+  sys.sandbox.createOrder(account.storeHash, { totalIncTax: '100.0000', email: 'quiet@example.com' });
+  const contact = await sys.balanceWhen(id, 'quiet@example.com', 100);
+  const expiresAt = new Date(Date.now() + 86_400_000).toISOString();
+  const redeemed = await sys.request('POST', `/api/merchants/${id}/contacts/${contact.id}/redemptions`, { redemptionId: 'r-quiet', points: 10, reward: { type: 'amount_off', amount: '1.00' }, expiresAt });
+  expect(redeemed.status).toBe(202);
+  // The run that started the redemption fills up with orders (the bound is 150 events) and continues as new.
+  for (let i = 0; i < 20; i++) sys.sandbox.createOrder(account.storeHash, { totalIncTax: '1.0000', email: `q${i}@example.com` });
+  await ordersCredited(id, 21);
+  const startedRedemption = (history: HistoryEvent[]) =>
+    history.some((e) => e.childWorkflowExecutionStartedEventAttributes?.workflowExecution?.workflowId === `bigcommerce-redemption:${id}:r-quiet`);
+  const events = await waitFor(async () => {
+    for await (const run of sys.client.workflow.list({ query: `WorkflowId = "${merchantWorkflowId(id)}"` })) {
+      const history = (await sys.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory()).events ?? [];
+      if (startedRedemption(history)) return history.some((e) => e.workflowExecutionContinuedAsNewEventAttributes) ? history : undefined;
+    }
+    return undefined;
+  }, 60_000, 'the run that started the redemption to continue as new');
+  const ends = events.filter((e) => e.childWorkflowExecutionCompletedEventAttributes);
+  const lastEnd = Math.max(...ends.map(eventMs));
+  const wentAfter = eventMs(events.find((e) => e.workflowExecutionContinuedAsNewEventAttributes)!) - lastEnd;
+  // Orders ended in it, the redemption did not (it waits for its coupon to expire), and did not hold it as a child at work would.
+  expect(ends.length).toBeGreaterThan(0);
+  expect(ends.some((e) => e.childWorkflowExecutionCompletedEventAttributes!.workflowExecution!.workflowId!.startsWith('bigcommerce-redemption:'))).toBe(false);
+  expect(wentAfter).toBeLessThan(30_000);
+}, 120_000);

@@ -258,6 +258,35 @@ test.concurrent('children that stay quiet do not hold a run: it continues as new
   });
 });
 
+test.concurrent('a full run whose children are at work, none ending for longer than the quiet time (their fetches wait, as for a spent rate window), waits for them: none is left queued in front of the next run', async () => {
+  // Every fetch waits until the test lets them all answer, as a store's spent quota holds a sale's fetches for up to 30 s.
+  let holding = true;
+  const waiting: Array<() => void> = [];
+  const m = await merchantWithOrders(30, HISTORY_LIMIT, (orderId, snapshot) => {
+    const placed = { ...snapshot(orderId), statusId: 11 };
+    return holding ? new Promise((r) => waiting.push(() => r(placed))) : Promise.resolve(placed);
+  });
+  await m.worker.runUntil(async () => {
+    await m.start();
+    const first = await settledRun(m.workflowId, 0);
+    const children = started(first.events);
+    await waitFor(async () => waiting.length >= children.length || undefined, 20_000, 'every child fetching');
+    // Past the quiet time of children that wait (10 s) by 5 s, none ended nor said it waits: the full run is still there.
+    await new Promise((r) => setTimeout(r, Math.max(0, lastChildStart(first.events) + QUIET_MS + 5_000 - Date.now())));
+    const before = await runs(m.workflowId);
+    expect(summary(before)).toBe(`run 1: ${before[0]!.events.length} events, ${children.length} children started, 0 ended, open, 0 tasks failed`);
+    // The fetches answer: the children credit and end, and the run goes once they all have.
+    holding = false;
+    for (const answer of waiting.splice(0)) answer();
+    const [run1, run2] = await untilRuns(m.workflowId, 'the run to continue as new', (all) => (all.length >= 2 && started(all[1]!.events).length > 0 ? all : undefined), 30_000);
+    // Every child it started (those it started once the first ones ended and gave back their room too) ended before it went.
+    expect(started(run1!.events)).toEqual(expect.arrayContaining(children));
+    expect(completed(run1!.events).sort((a, b) => a - b)).toEqual(started(run1!.events).sort((a, b) => a - b));
+    expect(failedTasks(run1!.events)).toEqual([]);
+    expect(started(run2!.events).filter((id) => started(run1!.events).includes(id))).toEqual([]);
+  });
+});
+
 /**
  * One merchant of 60 orders whose webhook route is pressed from the first event on: the API hints it
  * (in a sale, with each batch of events), here every 150 ms, until the first run continues as new.
