@@ -109,7 +109,7 @@ const HOLD_AT_MOST_EVENTS = 1_000;
  * first stops starting children, and goes once they have ended or gone quiet:
  * none started or ended for QUIET_MS (children that wait for days, such as an
  * Incomplete order or a redemption waiting for its coupon to expire, are
- * quiet). While the webhook route hints that it is pressed, the quiet time
+ * quiet; since QUIET_AT_WORK, QUIET_AT_WORK_MS while a child is at work). While the webhook route hints that it is pressed, the quiet time
  * does not count: signals then meet any task. Since CONTINUE_AS_NEW_AFTER_PRESS
  * the run waits for the pressure to pass instead (see HISTORY_BOUND); runs
  * before it went at once. (Runs before QUIET_FROM_STARTS counted quiet from

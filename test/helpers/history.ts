@@ -1,7 +1,7 @@
 import { temporal } from '@temporalio/proto';
 import { PressSpells } from '../../src/workflows/press';
 
-type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+export type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 /** When a history event happened, in ms since the epoch. */
 export function eventMs(e: HistoryEvent): number {

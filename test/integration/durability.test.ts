@@ -1,10 +1,7 @@
 import { merchantWorkflow } from '../../src/workflows/merchant';
 import { continueAsNewRequestedSignal, merchantWorkflowId } from '../../src/workflows/messages';
-import type { temporal } from '@temporalio/proto';
-import { eventMs } from '../helpers/history';
+import { eventMs, type HistoryEvent } from '../helpers/history';
 import { startSystem, type System, waitFor } from '../helpers/system';
-
-type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 let sys: System;
 beforeAll(async () => {

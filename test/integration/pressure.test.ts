@@ -4,7 +4,7 @@ import { ingestGauge } from '../../src/worker/ingest-first';
 import { merchantWorkflow } from '../../src/workflows/merchant';
 import { continueAsNewRequestedSignal, type IngestHint, merchantWorkflowId, type WebhookEvent, webhookEventsSignal } from '../../src/workflows/messages';
 import { HOLD_AT_MOST_MS } from '../../src/workflows/press';
-import { eventMs, spellAt, workflowTime } from '../helpers/history';
+import { eventMs, type HistoryEvent, spellAt, workflowTime } from '../helpers/history';
 import { startSystem, type System, waitFor } from '../helpers/system';
 
 /**
@@ -25,7 +25,6 @@ afterAll(async () => {
   await sys?.stop();
 });
 
-type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 const { EventType } = temporal.api.enums.v1;
 const seconds = (d: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(d?.seconds ?? 0) + (d?.nanos ?? 0) / 1e9;
 

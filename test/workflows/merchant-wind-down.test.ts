@@ -4,7 +4,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { CreditResult, OrderSnapshot, WebhookEvent } from '../../src/workflows/messages';
 import { continueAsNewRequestedSignal, merchantWorkflowId, orderStatusChangedSignal, orderWaitingSignal, orderWorkflowId, webhookEventsSignal } from '../../src/workflows/messages';
 import { waitFor } from '../../src/dev/cli';
-import { eventMs, spellAt, workflowTime } from '../helpers/history';
+import { eventMs, type HistoryEvent, spellAt, workflowTime } from '../helpers/history';
 import { installQuietRuntime } from '../helpers/quiet-runtime';
 
 /**
@@ -35,7 +35,6 @@ const HISTORY_LIMIT = 120;
 const QUIET_MS = 10_000;
 let seq = 0;
 
-type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 const childOrderId = (e: HistoryEvent, attrs: 'childWorkflowExecutionStartedEventAttributes' | 'childWorkflowExecutionCompletedEventAttributes') =>
   Number(e[attrs]!.workflowExecution!.workflowId!.split(':').pop());
 
